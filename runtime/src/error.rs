@@ -1,0 +1,156 @@
+//! Typed errors: one enum for decoding model bytes, one for running a decoded model.
+//!
+//! Both are `#[non_exhaustive]` so new checks do not break callers, and every `Display`
+//! says what is wrong and what to do about it.
+
+use core::fmt;
+
+/// Why a byte string is not a valid model file. Returned by [`crate::Model::from_bytes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The input ends before a complete file (magic, version, header, tensors, CRC).
+    TooShort { len: usize },
+    /// The first four bytes are not [`crate::format::MAGIC`].
+    BadMagic { found: [u8; 4] },
+    /// The file was written by a format version this runtime does not read.
+    UnsupportedVersion { found: u16, supported: u16 },
+    /// The CRC-32 stored at the end does not match the bytes before it.
+    CrcMismatch { stored: u32, computed: u32 },
+    /// A section could not be parsed (a length pointing past the end, a bad varint).
+    Malformed { section: &'static str },
+    /// Bytes remain after the last tensor and before the CRC.
+    TrailingBytes { count: usize },
+    /// The model kind tag is not one this runtime knows.
+    UnknownModelKind { tag: u8 },
+    /// The quantization scheme tag is not one this runtime knows.
+    UnknownQuant { tag: u8 },
+    /// A tensor's encoding tag is not one this runtime knows.
+    UnknownEncoding { tensor: &'static str, tag: u8 },
+    /// The vocabulary bytes are not UTF-8.
+    VocabNotUtf8,
+    /// The vocabulary has no symbols or more than 256.
+    VocabSize { len: usize },
+    /// Symbol id 0 must be the boundary token `'.'`.
+    VocabBoundary { found: char },
+    /// A symbol appears twice in the vocabulary.
+    VocabDuplicate { symbol: char },
+    /// A header dimension is out of range for the model kind.
+    BadDimension { field: &'static str, value: u32, expected: &'static str },
+    /// A size computed from the header overflows `usize`.
+    SizeOverflow { what: &'static str },
+    /// A tensor's shape differs from the one the header implies.
+    ShapeMismatch { tensor: &'static str, expected: (usize, usize), found: (usize, usize) },
+    /// A tensor's encoding differs from the one the quantization scheme implies.
+    WrongEncoding { tensor: &'static str, expected: &'static str, found: &'static str },
+    /// A tensor's byte length does not match its shape and encoding.
+    LengthMismatch { tensor: &'static str, part: &'static str, expected: usize, found: usize },
+    /// A weight, bias or scale is NaN or infinite.
+    NonFinite { tensor: &'static str, index: usize },
+    /// An int8 weight is -128 (the symmetric scheme uses [-127, 127]).
+    Int8OutOfRange { tensor: &'static str, index: usize },
+    /// A per-row scale is negative.
+    NegativeScale { tensor: &'static str, row: usize },
+}
+
+const REEXPORT: &str = "re-export the model with `trainer export`";
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use DecodeError::*;
+        match *self {
+            TooShort { len } => write!(f, "model file is truncated ({len} bytes); copy or {REEXPORT} again"),
+            BadMagic { found } => write!(
+                f,
+                "not a makemore model file: expected magic {:?}, found {:?}; pass a file written by `trainer export`",
+                crate::format::MAGIC,
+                found
+            ),
+            UnsupportedVersion { found, supported } => write!(
+                f,
+                "model file format version {found} is not supported (this runtime reads version {supported}); {REEXPORT}"
+            ),
+            CrcMismatch { stored, computed } => write!(
+                f,
+                "model file is corrupt: CRC-32 is {computed:#010x} but the file says {stored:#010x}; copy or {REEXPORT} again"
+            ),
+            Malformed { section } => write!(f, "model file is malformed in its {section} section; {REEXPORT}"),
+            TrailingBytes { count } => write!(f, "model file has {count} unexpected bytes after the last tensor; {REEXPORT}"),
+            UnknownModelKind { tag } => write!(f, "unknown model kind {tag} (known: 0 = bigram, 1 = mlp); update the runtime or {REEXPORT}"),
+            UnknownQuant { tag } => write!(f, "unknown quantization scheme {tag} (known: 0 = f32, 1 = int8 per row); {REEXPORT}"),
+            UnknownEncoding { tensor, tag } => write!(f, "tensor {tensor} has unknown encoding {tag} (known: 0 = f32, 1 = int8); {REEXPORT}"),
+            VocabNotUtf8 => write!(f, "model vocabulary is not valid UTF-8; {REEXPORT}"),
+            VocabSize { len } => write!(f, "model vocabulary has {len} symbols; it must have between 1 and 256"),
+            VocabBoundary { found } => write!(f, "symbol 0 of the vocabulary must be the boundary token '.', found {found:?}"),
+            VocabDuplicate { symbol } => write!(f, "symbol {symbol:?} appears twice in the model vocabulary"),
+            BadDimension { field, value, expected } => write!(f, "header field {field} is {value} but must be {expected}"),
+            SizeOverflow { what } => write!(f, "the size of {what} overflows this machine's address space"),
+            ShapeMismatch { tensor, expected, found } => write!(
+                f,
+                "tensor {tensor} has shape [{}, {}] but the header implies [{}, {}]",
+                found.0, found.1, expected.0, expected.1
+            ),
+            WrongEncoding { tensor, expected, found } => {
+                write!(f, "tensor {tensor} is encoded as {found} but the header's scheme needs {expected}")
+            }
+            LengthMismatch { tensor, part, expected, found } => {
+                write!(f, "tensor {tensor} has {found} bytes of {part}, expected {expected}")
+            }
+            NonFinite { tensor, index } => write!(f, "tensor {tensor} holds a NaN or infinite value at index {index}; retrain or {REEXPORT}"),
+            Int8OutOfRange { tensor, index } => write!(f, "tensor {tensor} holds -128 at index {index}; symmetric int8 uses [-127, 127]"),
+            NegativeScale { tensor, row } => write!(f, "tensor {tensor} has a negative scale in row {row}"),
+        }
+    }
+}
+
+impl core::error::Error for DecodeError {}
+
+/// Why running a decoded model failed: a caller error, never a property of the model bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The scratch buffer is smaller than the model needs (sizes in f32 words).
+    ScratchTooSmall { need: usize, have: usize },
+    /// The scratch was made for a model with other dimensions.
+    ScratchForOtherModel,
+    /// The context passed to `forward` is not `block_size` symbols long.
+    ContextLength { expected: usize, found: usize },
+    /// A symbol id is not below the vocabulary size.
+    SymbolOutOfRange { id: u8, vocab_size: usize },
+    /// A character of a word or prefix is not in the model's vocabulary.
+    UnknownSymbol { symbol: char },
+    /// A word or prefix contains the boundary token `'.'`.
+    BoundaryInWord,
+    /// The prefix does not fit in the output string or in `max_len`.
+    PrefixTooLong { len: usize, max: usize },
+    /// Temperature must be a finite number >= 0 (0 means argmax).
+    BadTemperature,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Error::*;
+        match *self {
+            ScratchTooSmall { need, have } => write!(
+                f,
+                "scratch buffer holds {have} f32 words but this model needs {need}; size it with Model::scratch_words()"
+            ),
+            ScratchForOtherModel => write!(
+                f,
+                "this scratch was made for a model with other dimensions; make one with Scratch::new for this model"
+            ),
+            ContextLength { expected, found } => {
+                write!(f, "context has {found} symbols but the model's block_size is {expected}")
+            }
+            SymbolOutOfRange { id, vocab_size } => {
+                write!(f, "symbol id {id} is out of range for a vocabulary of {vocab_size}")
+            }
+            UnknownSymbol { symbol } => write!(f, "symbol {symbol:?} is not in the model's vocabulary"),
+            BoundaryInWord => write!(f, "words and prefixes cannot contain the boundary token '.'"),
+            PrefixTooLong { len, max } => write!(f, "prefix has {len} symbols but at most {max} fit"),
+            BadTemperature => write!(f, "temperature must be a finite number >= 0 (0 picks the most likely symbol)"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}

@@ -1,0 +1,45 @@
+//! Evaluation: mean negative log-likelihood of words under a model, the figure the trainer
+//! reports as its loss, so the two can be compared example by example.
+
+use crate::kernels;
+use crate::model::{push_ctx, Model, Scratch};
+use crate::sampler::symbol_id;
+use crate::Error;
+
+/// Summed negative log-likelihood (natural log) over `count` predicted symbols.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Nll {
+    /// Sum in f64 so that 200k examples add up without f32 rounding drift.
+    pub sum: f64,
+    pub count: usize,
+}
+
+impl Nll {
+    /// Mean NLL per predicted symbol (NaN when nothing was counted).
+    pub fn mean(&self) -> f64 {
+        self.sum / self.count as f64
+    }
+}
+
+/// NLL of every word: each word predicts its symbols and then the boundary token, from a
+/// context that starts as boundary tokens (the lectures' dataset construction). A word with
+/// `n` symbols contributes `n + 1` examples.
+pub fn nll<'w>(model: &Model, scratch: &mut Scratch, words: impl IntoIterator<Item = &'w str>) -> Result<Nll, Error> {
+    let mut total = Nll::default();
+    for word in words {
+        scratch.ctx.fill(0);
+        let targets = word.chars().map(Some).chain(core::iter::once(None));
+        for symbol in targets {
+            let target = match symbol {
+                Some(s) => symbol_id(model, s)?,
+                None => 0,
+            };
+            let logits = model.forward_own_ctx(scratch)?;
+            let logit = logits.get(usize::from(target)).copied().unwrap_or(f32::NEG_INFINITY);
+            total.sum += f64::from(kernels::logsumexp(logits) - logit);
+            total.count += 1;
+            push_ctx(scratch.ctx, target);
+        }
+    }
+    Ok(total)
+}

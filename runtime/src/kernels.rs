@@ -1,0 +1,135 @@
+//! Kernels: pure functions over slices that write into buffers the caller owns.
+//!
+//! They know nothing of the file format and never allocate, log or panic: shapes are checked
+//! once when a model is loaded, and the loops zip their slices, so a mismatched length is
+//! treated as the shorter one rather than indexed out of bounds. Every floating-point step
+//! is in a fixed order and transcendental functions come from `libm`, so the same inputs
+//! give bit-identical outputs on every platform (x86, Cortex-M4F, soft-float Cortex-M0).
+
+use crate::tensor::{f32_le, F32Le};
+
+/// Copies one stored f32 row into `out`.
+///
+/// `out: [n]`, `row: [n]`.
+pub fn dequant_f32(out: &mut [f32], row: &[F32Le]) {
+    for (o, w) in out.iter_mut().zip(row) {
+        *o = f32_le(w);
+    }
+}
+
+/// Dequantizes one int8 row: `out[j] = row[j] * scale`.
+///
+/// `out: [n]`, `row: [n]`.
+pub fn dequant_i8(out: &mut [f32], row: &[i8], scale: f32) {
+    for (o, &q) in out.iter_mut().zip(row) {
+        *o = f32::from(q) * scale;
+    }
+}
+
+/// Linear layer with f32 weights: `out[i] = sum_j w[i, j] * x[j] + b[i]`.
+///
+/// `out: [n_out]`, `x: [n_in]`, `w: [n_out, n_in]` row-major, `b: [n_out]`.
+pub fn linear_f32(out: &mut [f32], x: &[f32], w: &[F32Le], b: &[F32Le]) {
+    if x.is_empty() {
+        for (o, b) in out.iter_mut().zip(b) {
+            *o = f32_le(b);
+        }
+        return;
+    }
+    for ((o, row), b) in out.iter_mut().zip(w.chunks_exact(x.len())).zip(b) {
+        let mut acc = 0.0f32;
+        for (w, x) in row.iter().zip(x) {
+            acc += f32_le(w) * x;
+        }
+        *o = acc + f32_le(b);
+    }
+}
+
+/// Linear layer with int8 weights and f32 activations:
+/// `out[i] = scale[i] * sum_j w[i, j] * x[j] + b[i]`.
+///
+/// `out: [n_out]`, `x: [n_in]`, `w: [n_out, n_in]` row-major, `scales: [n_out]`, `b: [n_out]`.
+pub fn linear_i8(out: &mut [f32], x: &[f32], w: &[i8], scales: &[F32Le], b: &[F32Le]) {
+    if x.is_empty() {
+        for (o, b) in out.iter_mut().zip(b) {
+            *o = f32_le(b);
+        }
+        return;
+    }
+    for (((o, row), scale), b) in out.iter_mut().zip(w.chunks_exact(x.len())).zip(scales).zip(b) {
+        let mut acc = 0.0f32;
+        for (&q, x) in row.iter().zip(x) {
+            acc += f32::from(q) * x;
+        }
+        *o = acc * f32_le(scale) + f32_le(b);
+    }
+}
+
+/// `x[i] = tanh(x[i])` with `libm::tanhf`.
+pub fn tanh(x: &mut [f32]) {
+    for v in x {
+        *v = libm::tanhf(*v);
+    }
+}
+
+/// Largest value, ignoring NaN; `-inf` for an empty slice or one that is all NaN.
+pub fn max(x: &[f32]) -> f32 {
+    x.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+}
+
+/// Index of the largest value (the first one on ties, NaN ignored); 0 for an empty slice.
+pub fn argmax(x: &[f32]) -> usize {
+    let mut best = 0;
+    let mut best_v = f32::NEG_INFINITY;
+    for (i, &v) in x.iter().enumerate() {
+        if v > best_v {
+            best = i;
+            best_v = v;
+        }
+    }
+    best
+}
+
+/// Numerically stable softmax in place: `x[i] = exp(x[i] - max) / sum_j exp(x[j] - max)`.
+///
+/// Defined for every input: NaN entries get probability 0; if some entries are `+inf`, they
+/// share the mass equally; if every entry is `-inf` (or NaN), the result is uniform.
+pub fn softmax(x: &mut [f32]) {
+    let m = max(x);
+    if m.is_infinite() {
+        // Degenerate input: split the mass over the entries equal to the max (all of them
+        // when nothing is finite), which is the limit of the finite case.
+        let at_max = |v: f32| m == f32::NEG_INFINITY || v == m;
+        let n = x.iter().filter(|&&v| at_max(v)).count();
+        let p = 1.0 / n as f32;
+        for v in x.iter_mut() {
+            *v = if at_max(*v) { p } else { 0.0 };
+        }
+        return;
+    }
+    let mut sum = 0.0f32;
+    for v in x.iter_mut() {
+        // exp(v - m) <= 1, and the max itself contributes exactly 1, so sum >= 1.
+        let e = if v.is_nan() { 0.0 } else { libm::expf(*v - m) };
+        *v = e;
+        sum += e;
+    }
+    for v in x.iter_mut() {
+        *v /= sum;
+    }
+}
+
+/// Stable `log(sum_j exp(x[j]))`; `-inf` for an empty slice.
+pub fn logsumexp(x: &[f32]) -> f32 {
+    let m = max(x);
+    if !m.is_finite() {
+        return m;
+    }
+    let mut sum = 0.0f32;
+    for &v in x {
+        if !v.is_nan() {
+            sum += libm::expf(v - m);
+        }
+    }
+    m + libm::logf(sum)
+}
