@@ -32,6 +32,16 @@ impl Pcg32 {
         Self::new(seed, DEFAULT_STREAM)
     }
 
+    /// The generator's (state, increment), to save it and continue later with [`Pcg32::from_state`].
+    pub const fn state(&self) -> (u64, u64) {
+        (self.state, self.inc)
+    }
+
+    /// A generator continuing from a saved [`Pcg32::state`] (the increment is forced odd).
+    pub const fn from_state(state: u64, inc: u64) -> Self {
+        Self { state, inc: inc | 1 }
+    }
+
     const fn step(&mut self) {
         self.state = self.state.wrapping_mul(MULTIPLIER).wrapping_add(self.inc);
     }

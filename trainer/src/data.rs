@@ -1,0 +1,184 @@
+//! Data: load a line-per-word file, build the vocabulary, split 80/10/10, make context windows.
+//!
+//! Decisions (documented in the README): lines are trimmed (so CRLF files and stray spaces at
+//! the ends are fine), blank lines are skipped, and case is kept (`Emma` and `emma` are
+//! different words with different symbols), as in makemore.
+
+use runtime::{Pcg32, BOUNDARY, MAX_VOCAB};
+use std::path::{Path, PathBuf};
+
+/// Why a dataset could not be loaded; each message names the problem and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("cannot read dataset {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path} line {line}: not valid UTF-8; save the file as UTF-8")]
+    NotUtf8 { path: PathBuf, line: usize },
+    #[error("{path} holds no words (every line is blank); pass a file with one word per line")]
+    Empty { path: PathBuf },
+    #[error("{path} line {line}: {word:?} contains the boundary symbol '{BOUNDARY}', which marks the start and end of words; remove or replace it")]
+    BoundaryInLine { path: PathBuf, line: usize, word: String },
+    #[error("{path} uses {n} distinct symbols, more than the {max} a model supports; restrict the alphabet (e.g. lower-case the words)", max = MAX_VOCAB - 1)]
+    TooManySymbols { path: PathBuf, n: usize },
+}
+
+/// Symbols in id order: id 0 is the boundary token, then the data's symbols sorted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vocab {
+    symbols: Vec<char>,
+}
+
+impl Vocab {
+    /// The vocabulary of `words` (which must not contain the boundary symbol).
+    pub fn from_words<S: AsRef<str>>(words: &[S]) -> Self {
+        let mut symbols: Vec<char> = words.iter().flat_map(|w| w.as_ref().chars()).collect();
+        symbols.sort_unstable();
+        symbols.dedup();
+        symbols.insert(0, BOUNDARY);
+        Self { symbols }
+    }
+
+    /// `vocab_size`, the boundary token included.
+    pub fn len(&self) -> usize {
+        self.symbols.len()
+    }
+
+    /// The symbols in id order as one string (the runtime's vocabulary format).
+    pub fn as_string(&self) -> String {
+        self.symbols.iter().collect()
+    }
+
+    pub fn id(&self, c: char) -> Option<u8> {
+        self.symbols.iter().position(|&s| s == c).and_then(|i| u8::try_from(i).ok())
+    }
+}
+
+/// The words of a dataset and their vocabulary.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub words: Vec<String>,
+    pub vocab: Vocab,
+}
+
+impl Dataset {
+    /// Loads and validates a line-per-word UTF-8 file.
+    pub fn load(path: &Path) -> Result<Self, DataError> {
+        let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.into(), source })?;
+        Self::parse(&bytes, path)
+    }
+
+    /// Parses the bytes of a dataset file; `path` is used in messages.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Self, DataError> {
+        let mut words = Vec::new();
+        for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            let line_no = i + 1;
+            let line =
+                std::str::from_utf8(line).map_err(|_| DataError::NotUtf8 { path: path.into(), line: line_no })?;
+            let word = line.trim();
+            if word.is_empty() {
+                continue;
+            }
+            if word.contains(BOUNDARY) {
+                return Err(DataError::BoundaryInLine { path: path.into(), line: line_no, word: word.into() });
+            }
+            words.push(word.to_string());
+        }
+        if words.is_empty() {
+            return Err(DataError::Empty { path: path.into() });
+        }
+        let vocab = Vocab::from_words(&words);
+        if vocab.len() > MAX_VOCAB {
+            return Err(DataError::TooManySymbols { path: path.into(), n: vocab.len() - 1 });
+        }
+        Ok(Self { words, vocab })
+    }
+
+    /// Shuffles a copy of the words with `seed` (Fisher-Yates on PCG32) and splits it 80/10/10
+    /// at `n * 8 / 10` and `n * 9 / 10`, as the lectures do.
+    pub fn split(&self, seed: u64) -> Splits {
+        let mut words = self.words.clone();
+        let mut rng = Pcg32::from_seed(seed);
+        for i in (1..words.len()).rev() {
+            let j = ((u64::from(rng.next_u32()) * (i as u64 + 1)) >> 32) as usize;
+            words.swap(i, j);
+        }
+        let n = words.len();
+        let (n1, n2) = (n * 8 / 10, n * 9 / 10);
+        let test = words.split_off(n2);
+        let dev = words.split_off(n1);
+        Splits { train: words, dev, test }
+    }
+}
+
+/// The three splits of a shuffled dataset.
+#[derive(Clone, Debug)]
+pub struct Splits {
+    pub train: Vec<String>,
+    pub dev: Vec<String>,
+    pub test: Vec<String>,
+}
+
+/// Context windows and targets: `x` is `[n, block_size]` symbol ids row-major, `y` is `[n]`.
+#[derive(Clone, Debug, Default)]
+pub struct Examples {
+    pub block_size: usize,
+    pub x: Vec<u8>,
+    pub y: Vec<u8>,
+}
+
+impl Examples {
+    /// Every (context, next symbol) pair of every word: the context starts as `block_size`
+    /// boundary tokens, and each word ends by predicting the boundary token.
+    pub fn build<S: AsRef<str>>(words: &[S], vocab: &Vocab, block_size: usize) -> Self {
+        let mut ex = Self { block_size, ..Self::default() };
+        let mut ctx = vec![0u8; block_size];
+        for w in words {
+            ctx.fill(0);
+            let ids = w.as_ref().chars().map(|c| vocab.id(c).unwrap_or(0)).chain(std::iter::once(0));
+            for id in ids {
+                ex.x.extend_from_slice(&ctx);
+                ex.y.push(id);
+                if block_size > 0 {
+                    ctx.rotate_left(1);
+                    ctx[block_size - 1] = id;
+                }
+            }
+        }
+        ex
+    }
+
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_match_the_lecture() {
+        let words = ["emma"];
+        let vocab = Vocab::from_words(&words);
+        assert_eq!(vocab.as_string(), ".aem");
+        let ex = Examples::build(&words, &vocab, 3);
+        // ... -> e, ..e -> m, .em -> m, emm -> a, mma -> .
+        assert_eq!(ex.x, [0, 0, 0, 0, 0, 2, 0, 2, 3, 2, 3, 3, 3, 3, 1]);
+        assert_eq!(ex.y, [2, 3, 3, 1, 0]);
+    }
+
+    #[test]
+    fn split_is_80_10_10_and_seeded() {
+        let words: Vec<String> = (0..1000).map(|i| format!("w{i}")).collect();
+        let ds = Dataset { vocab: Vocab::from_words(&words), words };
+        let s = ds.split(42);
+        assert_eq!((s.train.len(), s.dev.len(), s.test.len()), (800, 100, 100));
+        assert_eq!(s.train, ds.split(42).train);
+        assert_ne!(s.train, ds.split(43).train);
+        let mut all: Vec<_> = s.train.iter().chain(&s.dev).chain(&s.test).cloned().collect();
+        all.sort();
+        let mut orig = ds.words.clone();
+        orig.sort();
+        assert_eq!(all, orig);
+    }
+}

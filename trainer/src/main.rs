@@ -1,0 +1,555 @@
+//! trainer: fits makemore's bigram and MLP models with Burn, evaluates and samples them, and
+//! writes them in the runtime's format. With no arguments it does the whole default job.
+
+mod backend;
+mod checkpoint;
+mod config;
+mod data;
+mod export;
+mod model;
+mod training;
+
+use anyhow::{bail, Context};
+use backend::{CpuBackend, Device};
+use checkpoint::{write_atomic, Checkpoint};
+use clap::{Args, Parser, Subcommand};
+use config::{ModelChoice, Preset, TrainConfig};
+use data::{Dataset, Examples, Splits};
+use model::mlp::MlpConfig;
+use model::Net;
+use runtime::{Model, Pcg32, Quant, SampleConfig, Scratch};
+use serde_json::json;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use training::RunFiles;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "trainer",
+    version,
+    about = "Train makemore models (bigram, MLP) and export them for microcontrollers."
+)]
+#[command(long_about = "Train makemore models (bigram, MLP) and export them for microcontrollers.\n\n\
+With no subcommand: train the bigram and the default MLP on data/names.txt, print losses and \
+20 samples, and write checkpoints and model files under out/.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Print one JSON object with the figures on stdout at the end; human output goes to stderr.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Hide progress bars (they are hidden anyway when stderr is not a terminal).
+    #[arg(long, global = true)]
+    quiet: bool,
+    /// CPU backend for training and evaluation.
+    #[arg(long, global = true, value_enum, default_value_t = CpuBackend::Flex)]
+    backend: CpuBackend,
+    /// Device: cpu, or cuda (needs `--features cuda` and an NVIDIA GPU).
+    #[arg(long, global = true, value_enum, default_value_t = Device::Cpu)]
+    device: Device,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train a model; writes config.toml, checkpoints and model files into OUT/MODEL.
+    Train(TrainArgs),
+    /// Loss of a trained run on its train/dev/test splits (Burn), and of its exported files (runtime).
+    Eval(RunArgs),
+    /// Generate names from a trained run's exported model file, through the runtime.
+    Sample(SampleArgs),
+}
+
+#[derive(Args, Debug)]
+struct TrainArgs {
+    /// Which model to train.
+    #[arg(long, value_enum, default_value_t = ModelChoice::Mlp)]
+    model: ModelChoice,
+    /// Starting settings for the MLP: `default` (the lecture's shape) or `large`.
+    #[arg(long, value_enum, default_value_t = Preset::Default)]
+    preset: Preset,
+    /// TOML file with any TrainConfig fields (flags given on the command line win).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output directory; the run goes into OUT/MODEL (e.g. out/mlp).
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Continue from OUT/MODEL/checkpoint.json with the same data order and RNG state.
+    #[arg(long)]
+    resume: bool,
+    #[command(flatten)]
+    overrides: Overrides,
+}
+
+/// Flags that override the preset and the config file; names match the config fields.
+#[derive(Args, Debug, Default)]
+struct Overrides {
+    /// Line-per-word UTF-8 dataset [default: data/names.txt].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Seed of the split, the initialisation and the minibatches [default: 42].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Bigram: added to every pair count [default: 1].
+    #[arg(long)]
+    smoothing: Option<f64>,
+    /// MLP context length in symbols [default: 3; large: 8].
+    #[arg(long)]
+    block_size: Option<usize>,
+    /// MLP embedding width [default: 10; large: 24].
+    #[arg(long)]
+    n_embd: Option<usize>,
+    /// MLP hidden width [default: 200].
+    #[arg(long)]
+    n_hidden: Option<usize>,
+    /// Minibatch size [default: 64].
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Optimisation steps [default: mlp 200000, large 300000, nn-bigram 200].
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Initial SGD learning rate [default: mlp 0.2, nn-bigram 50].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Factor applied to the learning rate at each milestone [default: 0.1].
+    #[arg(long)]
+    lr_decay: Option<f64>,
+    /// Steps from which the learning rate decays, comma-separated [default: 100000,150000; large 150000,225000].
+    #[arg(long, value_delimiter = ',')]
+    lr_milestones: Option<Vec<usize>>,
+    /// Scaled (Kaiming-style) initialisation [default: true]; false gives plain N(0, 1).
+    #[arg(long)]
+    scaled_init: Option<bool>,
+    /// L2 regularisation (SGD weight decay; nn-bigram: reg * mean(W^2)) [default: 0, nn-bigram 0.01].
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Evaluate the dev split every N steps (0: at the end) [default: 10000].
+    #[arg(long)]
+    eval_every: Option<usize>,
+    /// Write a checkpoint every N steps (0: at the end) [default: 10000].
+    #[arg(long)]
+    checkpoint_every: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// A run directory written by `trainer train` (e.g. out/mlp).
+    #[arg(long, default_value = "out/mlp")]
+    run: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct SampleArgs {
+    /// A run directory written by `trainer train` (e.g. out/mlp).
+    #[arg(long, default_value = "out/mlp")]
+    run: PathBuf,
+    /// Sample from this model file instead of the run's f32 export.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Use the run's int8 export.
+    #[arg(long)]
+    int8: bool,
+    /// Number of names.
+    #[arg(short = 'n', long, default_value_t = 20)]
+    num: usize,
+    /// RNG seed (PCG32): same seed, file and settings give the same names on every platform.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Softmax temperature; 0 always picks the most likely symbol.
+    #[arg(long, default_value_t = 1.0)]
+    temperature: f32,
+    /// Sample among the K most likely symbols only (0: all).
+    #[arg(long, default_value_t = 0)]
+    top_k: usize,
+    /// Every name starts with this prefix.
+    #[arg(long, default_value = "")]
+    prefix: String,
+}
+
+/// Human-readable output: stdout normally, stderr under --json so stdout holds only JSON.
+struct Say {
+    json: bool,
+}
+
+impl Say {
+    fn line(&self, s: impl AsRef<str>) {
+        if self.json {
+            eprintln!("{}", s.as_ref());
+        } else {
+            println!("{}", s.as_ref());
+        }
+    }
+}
+
+fn main() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // Measured: a second thread never helps at these model sizes (see BURN.md).
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let say = Say { json: cli.json };
+    match &cli.command {
+        None => default_job(&cli, &say),
+        Some(Command::Train(args)) => {
+            let report = train(&cli, args, &say)?;
+            if cli.json {
+                println!("{report}");
+            }
+            Ok(())
+        }
+        Some(Command::Eval(args)) => {
+            let report = eval(&cli, &args.run, &say)?;
+            if cli.json {
+                println!("{report}");
+            }
+            Ok(())
+        }
+        Some(Command::Sample(args)) => {
+            let report = sample(args, &say)?;
+            if cli.json {
+                println!("{report}");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The whole job of `cargo run -p trainer --release`.
+fn default_job(cli: &Cli, say: &Say) -> anyhow::Result<()> {
+    let mut reports = vec![];
+    for model in [ModelChoice::Bigram, ModelChoice::Mlp] {
+        let args = TrainArgs {
+            model,
+            preset: Preset::Default,
+            config: None,
+            out: "out".into(),
+            resume: false,
+            overrides: Overrides::default(),
+        };
+        reports.push(train(cli, &args, say)?);
+    }
+    let sample_args = SampleArgs {
+        run: "out/mlp".into(),
+        file: None,
+        int8: false,
+        num: 20,
+        seed: 42,
+        temperature: 1.0,
+        top_k: 0,
+        prefix: String::new(),
+    };
+    let samples = sample(&sample_args, say)?;
+    say.line("Model files (runtime format) are in out/bigram and out/mlp; `trainer sample --run out/mlp` for more.");
+    if cli.json {
+        println!("{}", json!({ "runs": reports, "samples": samples }));
+    }
+    Ok(())
+}
+
+/// The configuration of a run: preset, then config file, then flags.
+fn resolve_config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
+    let mut cfg = TrainConfig::preset(args.model, args.preset);
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+        let table: toml::Table =
+            toml::from_str(&text).with_context(|| format!("config {} is not valid TOML", path.display()))?;
+        // Start from the preset's values so the file needs only the fields it changes.
+        let mut base: toml::Table = toml::Table::try_from(&cfg)?;
+        base.extend(table);
+        cfg = base
+            .try_into()
+            .with_context(|| format!("config {} has an unknown field or a wrong type", path.display()))?;
+        if cfg.model != args.model {
+            bail!("config {} is for model {:?} but --model is {:?}", path.display(), cfg.model, args.model);
+        }
+    }
+    apply_overrides(&mut cfg, &args.overrides);
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Sets every field whose flag was given.
+fn apply_overrides(cfg: &mut TrainConfig, o: &Overrides) {
+    macro_rules! set {
+        ($($f:ident),*) => { $(if let Some(v) = &o.$f { cfg.$f = v.clone(); })* };
+    }
+    set!(data, seed, smoothing, block_size, n_embd, n_hidden, batch_size, steps, lr, lr_decay, lr_milestones);
+    set!(scaled_init, weight_decay, eval_every, checkpoint_every);
+}
+
+/// A dataset, its splits, and the examples of each split.
+struct Prepared {
+    ds: Dataset,
+    splits: Splits,
+    train: Examples,
+    dev: Examples,
+    test: Examples,
+}
+
+fn prepare(cfg: &TrainConfig) -> anyhow::Result<Prepared> {
+    let ds = Dataset::load(&cfg.data)?;
+    let splits = ds.split(cfg.seed);
+    let b = cfg.block_size.max(1);
+    let ex = |w: &[String]| Examples::build(w, &ds.vocab, b);
+    let (train, dev, test) = (ex(&splits.train), ex(&splits.dev), ex(&splits.test));
+    Ok(Prepared { ds, splits, train, dev, test })
+}
+
+fn train(cli: &Cli, args: &TrainArgs, say: &Say) -> anyhow::Result<serde_json::Value> {
+    let files = RunFiles { dir: args.out.join(model_dir(args.model)) };
+    let (cfg, resumed) = if args.resume {
+        // The checkpoint's settings win; only --steps may change (to extend the run).
+        let ck = Checkpoint::load(&files.checkpoint()).context("--resume needs a checkpoint from an earlier run")?;
+        let mut cfg = ck.config.clone();
+        apply_overrides(&mut cfg, &args.overrides);
+        if (TrainConfig { steps: ck.config.steps, ..cfg.clone() }) != ck.config || args.config.is_some() {
+            bail!("--resume continues with the checkpoint's settings; only --steps may be given");
+        }
+        (cfg, Some(ck))
+    } else {
+        (resolve_config(args)?, None)
+    };
+    let p = prepare(&cfg)?;
+    std::fs::create_dir_all(&files.dir).with_context(|| format!("cannot create {}", files.dir.display()))?;
+    write_atomic(&files.dir.join("config.toml"), toml::to_string(&cfg)?.as_bytes())?;
+    say.line(format!(
+        "{}: {} words ({} symbols) from {}; {} / {} / {} examples",
+        model_dir(cfg.model),
+        p.ds.words.len(),
+        p.ds.vocab.len(),
+        cfg.data.display(),
+        p.train.len(),
+        p.dev.len(),
+        p.test.len()
+    ));
+    let report = match cfg.model {
+        ModelChoice::Bigram => train_bigram(&cfg, &p, &files, say)?,
+        ModelChoice::NnBigram | ModelChoice::Mlp => {
+            with_backend!(cli.backend, cli.device, |B, device| train_neural::<B>(
+                cli, &cfg, &p, &files, resumed, &device, say
+            ))?
+        }
+    };
+    write_atomic(&files.dir.join("report.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    say.line(format!("wrote {}", files.dir.display()));
+    Ok(report)
+}
+
+fn model_dir(model: ModelChoice) -> &'static str {
+    match model {
+        ModelChoice::Bigram => "bigram",
+        ModelChoice::NnBigram => "nn-bigram",
+        ModelChoice::Mlp => "mlp",
+    }
+}
+
+fn train_bigram(cfg: &TrainConfig, p: &Prepared, files: &RunFiles, say: &Say) -> anyhow::Result<serde_json::Value> {
+    use model::bigram::{counts, log_probs, nll};
+    let start = Instant::now();
+    let vocab = &p.ds.vocab;
+    let lp = log_probs(&counts(&p.splits.train, vocab), cfg.smoothing);
+    let (tr, dv, te) =
+        (nll(&lp, vocab, &p.splits.train), nll(&lp, vocab, &p.splits.dev), nll(&lp, vocab, &p.splits.test));
+    // The lecture's figure: fitted on every word, evaluated on every word.
+    let all = nll(&log_probs(&counts(&p.ds.words, vocab), cfg.smoothing), vocab, &p.ds.words);
+    let seconds = start.elapsed().as_secs_f64();
+    say.line(format!("bigram counts: train {tr:.4}  dev {dv:.4}  test {te:.4}  (all words: {all:.4})"));
+    let table: Vec<f32> = lp.iter().map(|&v| v as f32).collect();
+    write_exports(files, |q| export::bigram(&vocab.as_string(), &table, q))?;
+    Ok(json!({
+        "model": "bigram", "n_params": vocab.len() * vocab.len(),
+        "train_loss": tr, "dev_loss": dv, "test_loss": te, "nll_all": all,
+        "steps": 0, "seconds": seconds, "steps_per_second": 0.0,
+        "out": files.dir,
+    }))
+}
+
+/// Writes the f32 and int8 model files of a run.
+fn write_exports(files: &RunFiles, make: impl Fn(Quant) -> anyhow::Result<Vec<u8>>) -> anyhow::Result<()> {
+    for (quant, name) in [(Quant::F32, "model-f32.mkmr"), (Quant::Int8PerRow, "model-int8.mkmr")] {
+        write_atomic(&files.dir.join(name), &make(quant)?)?;
+    }
+    Ok(())
+}
+
+fn train_neural<B: burn::tensor::backend::AutodiffBackend>(
+    cli: &Cli,
+    cfg: &TrainConfig,
+    p: &Prepared,
+    files: &RunFiles,
+    resumed: Option<Checkpoint>,
+    device: &B::Device,
+    say: &Say,
+) -> anyhow::Result<serde_json::Value> {
+    let v = p.ds.vocab.len();
+    let vocab = p.ds.vocab.as_string();
+    let shape = MlpConfig::new(cfg, v);
+    let mut ck = match resumed {
+        Some(ck) => {
+            if ck.vocab != vocab {
+                bail!("the dataset's vocabulary changed since the checkpoint was written; resume with the same data");
+            }
+            say.line(format!("resuming from step {} of {}", ck.step, cfg.steps));
+            Checkpoint { config: cfg.clone(), ..ck }
+        }
+        None => {
+            // Initialisation and minibatches use separate streams of the run's seed.
+            let mut init_rng = Pcg32::new(cfg.seed, 1);
+            let params = match cfg.model {
+                ModelChoice::Mlp => shape.init_params(cfg.scaled_init, &mut init_rng),
+                _ => model::bigram::NnBigram::<B>::init_params(v, &mut init_rng),
+            };
+            Checkpoint::new(cfg.clone(), vocab.clone(), 0, Pcg32::new(cfg.seed, 2).state(), params)
+        }
+    };
+    let quiet = cli.quiet || cli.json;
+    let (params, outcome, losses) = match cfg.model {
+        ModelChoice::Mlp => {
+            let m = shape.load::<B>(&ck.params, device)?;
+            let (m, o) = training::train(m, &mut ck, &p.train, &p.dev, files, device, quiet)?;
+            let l = split_losses(&burn::module::AutodiffModule::valid(&m), p, device);
+            (m.params(), o, l)
+        }
+        _ => {
+            let m = model::bigram::NnBigram::<B>::load(v, cfg.weight_decay, &ck.params, device)?;
+            let (m, o) = training::train(m, &mut ck, &p.train, &p.dev, files, device, quiet)?;
+            let l = split_losses(&burn::module::AutodiffModule::valid(&m), p, device);
+            (m.params(), o, l)
+        }
+    };
+    let (tr, dv, te) = losses;
+    let sps = outcome.steps as f64 / outcome.seconds.max(1e-9);
+    say.line(format!(
+        "{}: {} params, {} steps in {:.1} s ({sps:.0} steps/s): train {tr:.4}  dev {dv:.4}  test {te:.4}",
+        model_dir(cfg.model),
+        params.count(),
+        outcome.steps,
+        outcome.seconds
+    ));
+    let mut report = json!({
+        "model": model_dir(cfg.model), "n_params": params.count(),
+        "train_loss": tr, "dev_loss": dv, "test_loss": te, "best_dev_loss": outcome.best_dev,
+        "steps": ck.step, "seconds": outcome.seconds, "steps_per_second": sps,
+        "final_train_minibatch_loss": ck.losses.last(),
+        "out": files.dir,
+    });
+    match cfg.model {
+        ModelChoice::Mlp => write_exports(files, |q| export::mlp(&vocab, &shape, &params, q))?,
+        _ => {
+            let w = &params.get("W")?.values;
+            write_exports(files, |q| export::bigram(&vocab, w, q))?;
+            // How close W gets to the log of the smoothed counts (both as row-normalised log-probs).
+            let lp = model::bigram::log_probs(&model::bigram::counts(&p.splits.train, &p.ds.vocab), 1.0);
+            let diff = w_vs_counts(w, &lp, v);
+            say.line(format!("nn-bigram: mean |log_softmax(W) - log P_counts| = {diff:.4}"));
+            report["w_vs_log_counts_mean_abs"] = json!(diff);
+            report["total_loss"] = json!(ck.losses.last());
+        }
+    }
+    Ok(report)
+}
+
+/// Mean absolute difference between log_softmax(W) and the counts' log-probabilities.
+fn w_vs_counts(w: &[f32], lp: &[f64], v: usize) -> f64 {
+    let mut sum = 0.0;
+    for r in 0..v {
+        let row = &w[r * v..(r + 1) * v];
+        let m = row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(f64::from(x)));
+        let lse = m + row.iter().map(|&x| (f64::from(x) - m).exp()).sum::<f64>().ln();
+        for c in 0..v {
+            sum += (f64::from(row[c]) - lse - lp[r * v + c]).abs();
+        }
+    }
+    sum / (v * v) as f64
+}
+
+fn split_losses<B: burn::prelude::Backend, M: Net<B>>(m: &M, p: &Prepared, device: &B::Device) -> (f64, f64, f64) {
+    use training::evaluate;
+    (evaluate(m, &p.train, device), evaluate(m, &p.dev, device), evaluate(m, &p.test, device))
+}
+
+/// Loads a run's checkpoint and configuration.
+fn load_run(run: &Path) -> anyhow::Result<Checkpoint> {
+    Checkpoint::load(&run.join("checkpoint.json")).with_context(|| {
+        format!("{} is not a finished training run; train one with `trainer train --out ...`", run.display())
+    })
+}
+
+fn eval(cli: &Cli, run: &Path, say: &Say) -> anyhow::Result<serde_json::Value> {
+    let ck = load_run(run)?;
+    let cfg = &ck.config;
+    let p = prepare(cfg)?;
+    let v = p.ds.vocab.len();
+    let (tr, dv, te) = match cfg.model {
+        ModelChoice::Bigram => bail!("eval reads neural runs; the bigram's losses are in its report.json"),
+        ModelChoice::Mlp => with_backend!(cli.backend, cli.device, |B, device| {
+            let m = MlpConfig::new(cfg, v)
+                .load::<<B as burn::tensor::backend::AutodiffBackend>::InnerBackend>(&ck.params, &device)?;
+            split_losses(&m, &p, &device)
+        }),
+        ModelChoice::NnBigram => with_backend!(cli.backend, cli.device, |B, device| {
+            type I = <B as burn::tensor::backend::AutodiffBackend>::InnerBackend;
+            let m = model::bigram::NnBigram::<I>::load(v, cfg.weight_decay, &ck.params, &device)?;
+            split_losses(&m, &p, &device)
+        }),
+    };
+    let mut report = json!({
+        "model": model_dir(cfg.model), "n_params": ck.params.count(),
+        "train_loss": tr, "dev_loss": dv, "test_loss": te, "steps": ck.step,
+    });
+    say.line(format!("{}: train {tr:.4}  dev {dv:.4}  test {te:.4}", run.display()));
+    for (name, key) in [("model-f32.mkmr", "runtime_test_nll_f32"), ("model-int8.mkmr", "runtime_test_nll_int8")] {
+        let path = run.join(name);
+        if let Ok(bytes) = std::fs::read(&path) {
+            let model =
+                Model::from_bytes(&bytes).with_context(|| format!("{} is not a valid model file", path.display()))?;
+            let mut buf = vec![0.0; model.scratch_words()];
+            let mut s = Scratch::new(&model, &mut buf)?;
+            let nll = runtime::nll(&model, &mut s, p.splits.test.iter().map(String::as_str))?.mean();
+            say.line(format!("  {name} (runtime): test {nll:.4}, {} bytes", bytes.len()));
+            report[key] = json!(nll);
+        }
+    }
+    Ok(report)
+}
+
+fn sample(args: &SampleArgs, say: &Say) -> anyhow::Result<serde_json::Value> {
+    let path = match &args.file {
+        Some(f) => f.clone(),
+        None => args.run.join(if args.int8 { "model-int8.mkmr" } else { "model-f32.mkmr" }),
+    };
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("cannot read model file {}; train a run first (`trainer train`)", path.display()))?;
+    let model = Model::from_bytes(&bytes).with_context(|| format!("{} is not a valid model file", path.display()))?;
+    let mut buf = vec![0.0; model.scratch_words()];
+    let mut scratch = Scratch::new(&model, &mut buf)?;
+    let mut rng = Pcg32::from_seed(args.seed);
+    let cfg = SampleConfig { temperature: args.temperature, top_k: args.top_k, max_len: 64 };
+    let mut name = heapless::String::<256>::new();
+    let mut names = Vec::with_capacity(args.num);
+    for _ in 0..args.num {
+        runtime::generate(&model, &mut scratch, &mut rng, &cfg, &args.prefix, &mut name)?;
+        names.push(name.to_string());
+    }
+    // Novelty against the run's training words, when the run's config is there.
+    let train_words: Option<HashSet<String>> = load_run(&args.run).ok().and_then(|ck| {
+        let ds = Dataset::load(&ck.config.data).ok()?;
+        Some(ds.split(ck.config.seed).train.into_iter().collect())
+    });
+    for n in &names {
+        say.line(n);
+    }
+    let copies = train_words.as_ref().map(|t| names.iter().filter(|n| t.contains(*n)).count());
+    if let Some(c) = copies {
+        say.line(format!("{c} of {} names are copies of training names", names.len()));
+    }
+    Ok(json!({ "file": path, "seed": args.seed, "temperature": args.temperature, "top_k": args.top_k,
+               "names": names, "copies_of_training_names": copies }))
+}

@@ -1,0 +1,182 @@
+//! The training loop shared by the neural models: minibatch SGD with a step-decay schedule,
+//! periodic dev evaluation, best-by-dev and periodic checkpoints, resume, and a stop with a
+//! clear message when the loss becomes NaN or explodes.
+
+use crate::checkpoint::Checkpoint;
+use crate::data::Examples;
+use crate::model::{cross_entropy, cross_entropy_sum, Net};
+use anyhow::bail;
+use burn::module::AutodiffModule;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{GradientsParams, Optimizer, SgdConfig};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use indicatif::{ProgressBar, ProgressStyle};
+use runtime::Pcg32;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Examples per batch when evaluating a whole split.
+const EVAL_CHUNK: usize = 16_384;
+
+/// Ids to a Burn int tensor `[n, cols]`.
+pub fn ids_2d<B: Backend>(ids: &[u8], cols: usize, device: &B::Device) -> Tensor<B, 2, Int> {
+    let v: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
+    Tensor::from_data(TensorData::new(v, [ids.len() / cols.max(1), cols]), device)
+}
+
+pub fn ids_1d<B: Backend>(ids: &[u8], device: &B::Device) -> Tensor<B, 1, Int> {
+    let v: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
+    Tensor::from_data(TensorData::new(v, [ids.len()]), device)
+}
+
+/// Mean cross-entropy of `model` over every example of a split.
+pub fn evaluate<B: Backend, M: Net<B>>(model: &M, ex: &Examples, device: &B::Device) -> f64 {
+    let b = ex.block_size;
+    let mut sum = 0.0;
+    for (x, y) in ex.x.chunks(EVAL_CHUNK * b).zip(ex.y.chunks(EVAL_CHUNK)) {
+        sum += cross_entropy_sum(model.logits(ids_2d::<B>(x, b, device)), ids_1d::<B>(y, device));
+    }
+    sum / ex.len().max(1) as f64
+}
+
+/// Where a run keeps its files.
+pub struct RunFiles {
+    pub dir: PathBuf,
+}
+
+impl RunFiles {
+    pub fn checkpoint(&self) -> PathBuf {
+        self.dir.join("checkpoint.json")
+    }
+    pub fn best(&self) -> PathBuf {
+        self.dir.join("best.json")
+    }
+}
+
+/// What a finished run reports.
+pub struct Outcome {
+    pub steps: usize,
+    pub seconds: f64,
+    pub best_dev: Option<f64>,
+}
+
+/// Trains `model` from the state in `ck` up to `ck.config.steps`, updating `ck` as it goes
+/// (a fresh run starts at step 0, a resumed one where its checkpoint stopped).
+pub fn train<B, M>(
+    mut model: M,
+    ck: &mut Checkpoint,
+    train: &Examples,
+    dev: &Examples,
+    files: &RunFiles,
+    device: &B::Device,
+    quiet: bool,
+) -> anyhow::Result<(M, Outcome)>
+where
+    B: AutodiffBackend,
+    M: Net<B> + AutodiffModule<B>,
+    M::InnerModule: Net<B::InnerBackend>,
+{
+    let cfg = ck.config.clone();
+    let mut optim = SgdConfig::new()
+        .with_weight_decay(
+            (cfg.weight_decay > 0.0 && cfg.model == crate::config::ModelChoice::Mlp)
+                .then(|| WeightDecayConfig::new(cfg.weight_decay as f32)),
+        )
+        .init::<B, M>();
+    let mut rng = Pcg32::from_state(ck.rng.0, ck.rng.1);
+    let b = train.block_size;
+    let n = train.len();
+    let full_batch = cfg.batch_size >= n || cfg.model == crate::config::ModelChoice::NnBigram;
+    let (full_x, full_y) = if full_batch {
+        (Some(ids_2d::<B>(&train.x, b, device)), Some(ids_1d::<B>(&train.y, device)))
+    } else {
+        (None, None)
+    };
+    let bar = progress(cfg.steps as u64, quiet);
+    bar.set_position(ck.step as u64);
+    let start = Instant::now();
+    let first_step = ck.step;
+    let mut bx = vec![0u8; cfg.batch_size * b];
+    let mut by = vec![0u8; cfg.batch_size];
+    let mut limit = f32::INFINITY;
+    while ck.step < cfg.steps {
+        let (x, y) = match (&full_x, &full_y) {
+            (Some(x), Some(y)) => (x.clone(), y.clone()),
+            _ => {
+                for k in 0..cfg.batch_size {
+                    let i = ((u64::from(rng.next_u32()) * n as u64) >> 32) as usize;
+                    bx[k * b..(k + 1) * b].copy_from_slice(&train.x[i * b..(i + 1) * b]);
+                    by[k] = train.y[i];
+                }
+                (ids_2d::<B>(&bx, b, device), ids_1d::<B>(&by, device))
+            }
+        };
+        let mut loss = cross_entropy(model.logits(x), y);
+        if let Some(p) = model.penalty() {
+            loss = loss + p;
+        }
+        let value: f32 = loss.clone().into_scalar().elem();
+        if limit.is_infinite() {
+            // "Exploded" means ten times the first loss of this run (segment).
+            limit = 10.0 * value.max(1.0);
+        }
+        if !value.is_finite() || value > limit {
+            bar.abandon();
+            bail!(
+                "training stopped at step {}: the loss became {value} (lr {}). Lower --lr and resume or restart; \
+                 the last good checkpoint is kept at {}",
+                ck.step,
+                cfg.lr_at(ck.step),
+                files.checkpoint().display()
+            );
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(cfg.lr_at(ck.step), model, grads);
+        ck.losses.push(value);
+        ck.step += 1;
+        if ck.step.is_multiple_of(100) || ck.step == cfg.steps {
+            bar.set_position(ck.step as u64);
+            bar.set_message(format!("loss {:.4}", mean_tail(&ck.losses, 1000)));
+        }
+        let at = |every: usize| every > 0 && ck.step.is_multiple_of(every);
+        if at(cfg.eval_every) || ck.step == cfg.steps {
+            let d = evaluate(&model.valid(), dev, device);
+            if ck.best_dev.is_none_or(|best| d < best) {
+                ck.best_dev = Some(d);
+                ck.rng = rng.state();
+                ck.params = model.params();
+                ck.save(&files.best())?;
+            }
+            bar.println(format!("step {:>7}  train {:.4}  dev {d:.4}", ck.step, mean_tail(&ck.losses, 1000)));
+        }
+        if at(cfg.checkpoint_every) || ck.step == cfg.steps {
+            ck.rng = rng.state();
+            ck.params = model.params();
+            ck.save(&files.checkpoint())?;
+        }
+    }
+    bar.finish_and_clear();
+    ck.rng = rng.state();
+    ck.params = model.params();
+    Ok((model, Outcome { steps: ck.step - first_step, seconds: start.elapsed().as_secs_f64(), best_dev: ck.best_dev }))
+}
+
+/// Mean of the last `n` values (the lectures' smoothed loss).
+pub fn mean_tail(v: &[f32], n: usize) -> f32 {
+    let tail = &v[v.len().saturating_sub(n)..];
+    tail.iter().sum::<f32>() / tail.len().max(1) as f32
+}
+
+/// A progress bar with step, loss and ETA on a terminal; hidden otherwise (CI logs).
+pub fn progress(len: u64, quiet: bool) -> ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  {per_sec}  ETA {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}

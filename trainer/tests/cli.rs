@@ -1,0 +1,202 @@
+//! End-to-end tests of the trainer binary on a small dataset: each runs in seconds.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn trainer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trainer")).args(args).output().expect("trainer runs")
+}
+
+fn ok_json(args: &[&str]) -> serde_json::Value {
+    let out = trainer(args);
+    assert!(out.status.success(), "trainer {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {:?}", out.stdout))
+}
+
+fn fail(args: &[&str]) -> String {
+    let out = trainer(args);
+    assert_eq!(out.status.code(), Some(1), "trainer {args:?} should fail cleanly");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The first 600 names of the project's dataset.
+fn small_data(dir: &Path) -> PathBuf {
+    let all = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/names.txt")).unwrap();
+    let path = dir.join("small.txt");
+    std::fs::write(&path, all.lines().take(600).collect::<Vec<_>>().join("\n")).unwrap();
+    path
+}
+
+const TINY: &[&str] = &["--block-size", "2", "--n-embd", "4", "--n-hidden", "16", "--lr-milestones", "300"];
+
+fn tiny_mlp(data: &Path, out: &Path, steps: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["train", "--model", "mlp", "--json", "--data", data.to_str().unwrap()];
+    args.extend(["--out", out.to_str().unwrap(), "--steps", steps, "--eval-every", "100", "--checkpoint-every", "100"]);
+    args.extend(TINY);
+    args.extend(extra);
+    ok_json(&args)
+}
+
+#[test]
+fn mlp_loss_goes_down_and_report_has_the_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let r = tiny_mlp(&data, dir.path(), "400", &[]);
+    for key in ["model", "n_params", "train_loss", "dev_loss", "test_loss", "steps", "seconds", "steps_per_second"] {
+        assert!(r.get(key).is_some(), "missing {key} in {r}");
+    }
+    assert_eq!(r["steps"], 400);
+    // 27 symbols: a uniform guess costs ln 27 = 3.30; a few hundred steps must beat it clearly.
+    let train = r["train_loss"].as_f64().unwrap();
+    assert!(train < 3.0, "train loss {train}");
+    let ck: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("mlp/checkpoint.json")).unwrap()).unwrap();
+    let losses: Vec<f64> = ck["losses"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    assert!(mean(&losses[350..]) < mean(&losses[..50]) - 0.3, "loss did not go down");
+    for f in ["config.toml", "best.json", "model-f32.mkmr", "model-int8.mkmr", "report.json"] {
+        assert!(dir.path().join("mlp").join(f).exists(), "{f} missing");
+    }
+}
+
+#[test]
+fn resume_gives_the_same_weights_as_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    tiny_mlp(&data, &a, "300", &[]);
+    // Interrupted after 100 steps (its last checkpoint), then resumed to 300.
+    tiny_mlp(&data, &b, "100", &[]);
+    let resumed =
+        ok_json(&["train", "--model", "mlp", "--json", "--out", b.to_str().unwrap(), "--resume", "--steps", "300"]);
+    assert_eq!(resumed["steps"], 300);
+    let params = |d: &Path| {
+        let ck: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("mlp/checkpoint.json")).unwrap()).unwrap();
+        (ck["params"].clone(), ck["rng"].clone(), ck["losses"].clone())
+    };
+    assert_eq!(params(&a), params(&b));
+    assert_eq!(
+        std::fs::read(a.join("mlp/model-f32.mkmr")).unwrap(),
+        std::fs::read(b.join("mlp/model-f32.mkmr")).unwrap()
+    );
+    // Changing a setting on resume is refused by name.
+    let err = fail(&["train", "--model", "mlp", "--out", b.to_str().unwrap(), "--resume", "--lr", "0.5"]);
+    assert!(err.contains("only --steps"), "{err}");
+}
+
+#[test]
+fn config_file_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    tiny_mlp(&data, &a, "50", &["--seed", "7"]);
+    let saved = a.join("mlp/config.toml");
+    // The saved config reproduces the run: same config, same weights.
+    ok_json(&["train", "--model", "mlp", "--json", "--config", saved.to_str().unwrap(), "--out", b.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&saved).unwrap(), std::fs::read_to_string(b.join("mlp/config.toml")).unwrap());
+    assert_eq!(
+        std::fs::read(a.join("mlp/model-f32.mkmr")).unwrap(),
+        std::fs::read(b.join("mlp/model-f32.mkmr")).unwrap()
+    );
+    // A config with an unknown field is refused.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "n_emdb = 3\n").unwrap();
+    let err = fail(&["train", "--model", "mlp", "--config", bad.to_str().unwrap(), "--out", b.to_str().unwrap()]);
+    assert!(err.contains("unknown field"), "{err}");
+}
+
+#[test]
+fn bigram_and_nn_bigram_report_their_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let d = data.to_str().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let r = ok_json(&["train", "--model", "bigram", "--data", d, "--out", out, "--json"]);
+    assert_eq!(r["model"], "bigram");
+    assert!(r["nll_all"].as_f64().unwrap() > 1.5 && r["nll_all"].as_f64().unwrap() < 3.3);
+    let n = ok_json(&["train", "--model", "nn-bigram", "--steps", "100", "--data", d, "--out", out, "--json"]);
+    // Unsmoothed counts are the maximum-likelihood bigram: no bigram fits the training split
+    // better. After 100 full-batch steps (from about 3.8 at its N(0, 1) initialisation) the
+    // neural bigram gets close to it from above.
+    let mle = ok_json(&["train", "--model", "bigram", "--smoothing", "0", "--data", d, "--out", out, "--json"]);
+    let gap = n["train_loss"].as_f64().unwrap() - mle["train_loss"].as_f64().unwrap();
+    assert!((-1e-4..0.5).contains(&gap), "nn-bigram {} vs counts {}", n["train_loss"], mle["train_loss"]);
+    assert!(n["w_vs_log_counts_mean_abs"].as_f64().is_some());
+}
+
+#[test]
+fn sample_is_deterministic_and_reports_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    tiny_mlp(&data, dir.path(), "200", &[]);
+    let run = dir.path().join("mlp");
+    let run = run.to_str().unwrap();
+    let a = ok_json(&["sample", "--run", run, "--seed", "42", "-n", "20", "--json"]);
+    let b = ok_json(&["sample", "--run", run, "--seed", "42", "-n", "20", "--json"]);
+    assert_eq!(a["names"], b["names"]);
+    assert_eq!(a["names"].as_array().unwrap().len(), 20);
+    assert!(a["copies_of_training_names"].as_u64().unwrap() <= 20);
+    let p = ok_json(&["sample", "--run", run, "--prefix", "ka", "-n", "5", "--int8", "--json"]);
+    assert!(p["names"].as_array().unwrap().iter().all(|n| n.as_str().unwrap().starts_with("ka")));
+}
+
+#[test]
+fn corrupt_model_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.mkmr");
+    std::fs::write(&bad, b"MKMR\x01 not really a model").unwrap();
+    let err = fail(&["sample", "--file", bad.to_str().unwrap()]);
+    assert!(err.contains("not a valid model file") && err.contains("corrupt"), "{err}");
+    let err = fail(&["sample", "--file", dir.path().join("missing.mkmr").to_str().unwrap()]);
+    assert!(err.contains("cannot read model file"), "{err}");
+}
+
+#[test]
+fn bad_datasets_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let cases: &[(&[u8], &str)] = &[
+        (b"", "holds no words"),
+        (b"\n  \n\r\n", "holds no words"),
+        (b"anna\nbo\xffb\n", "line 2: not valid UTF-8"),
+        (b"anna\nst. louis\n", "line 2: \"st. louis\" contains the boundary symbol"),
+    ];
+    for (bytes, want) in cases {
+        let path = dir.path().join("data.txt");
+        std::fs::write(&path, bytes).unwrap();
+        let err =
+            fail(&["train", "--model", "bigram", "--data", path.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert!(err.contains(want), "{bytes:?}: {err}");
+    }
+    let many: String = (0x100u32..0x100 + 300).filter_map(char::from_u32).map(|c| format!("{c}\n")).collect();
+    let path = dir.path().join("many.txt");
+    std::fs::write(&path, many).unwrap();
+    let err = fail(&["train", "--model", "bigram", "--data", path.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(err.contains("300 distinct symbols"), "{err}");
+    let err = fail(&["train", "--model", "bigram", "--data", dir.path().join("nope.txt").to_str().unwrap()]);
+    assert!(err.contains("cannot read dataset"), "{err}");
+    let err = fail(&["train", "--model", "mlp", "--n-embd", "0", "--out", out.to_str().unwrap()]);
+    assert!(err.contains("n_embd must be at least 1"), "{err}");
+}
+
+#[test]
+fn crlf_and_blank_lines_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crlf.txt");
+    std::fs::write(&path, b"anna\r\n\r\n  bob \r\ncarl\r\n").unwrap();
+    let out = dir.path().join("out");
+    let r = ok_json(&[
+        "train",
+        "--model",
+        "bigram",
+        "--data",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    // Symbols: '.', a, b, c, l, n, o, r: the '\r's and spaces were trimmed away.
+    assert_eq!(r["n_params"], 8 * 8);
+}
