@@ -43,6 +43,10 @@ impl Vocab {
         self.symbols.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.symbols.is_empty()
+    }
+
     /// The symbols in id order as one string (the runtime's vocabulary format).
     pub fn as_string(&self) -> String {
         self.symbols.iter().collect()
@@ -149,6 +153,10 @@ impl Examples {
 
     pub fn len(&self) -> usize {
         self.y.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
     }
 }
 

@@ -1,28 +1,21 @@
 //! trainer: fits makemore's bigram and MLP models with Burn, evaluates and samples them, and
 //! writes them in the runtime's format. With no arguments it does the whole default job.
 
-mod backend;
-mod checkpoint;
-mod config;
-mod data;
-mod export;
-mod model;
-mod training;
-
 use anyhow::{bail, Context};
-use backend::{CpuBackend, Device};
-use checkpoint::{write_atomic, Checkpoint};
 use clap::{Args, Parser, Subcommand};
-use config::{ModelChoice, Preset, TrainConfig};
-use data::{Dataset, Examples, Splits};
-use model::mlp::MlpConfig;
-use model::Net;
 use runtime::{Model, Pcg32, Quant, SampleConfig, Scratch};
 use serde_json::json;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use training::RunFiles;
+use trainer::backend::{CpuBackend, Device};
+use trainer::checkpoint::{write_atomic, Checkpoint};
+use trainer::config::{ModelChoice, Preset, TrainConfig};
+use trainer::data::{Dataset, Examples, Splits};
+use trainer::model::mlp::MlpConfig;
+use trainer::model::Net;
+use trainer::training::RunFiles;
+use trainer::{export, model, plot, training, with_backend};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -58,6 +51,33 @@ enum Command {
     Eval(RunArgs),
     /// Generate names from a trained run's exported model file, through the runtime.
     Sample(SampleArgs),
+    /// Sweep the learning rate from --min-lr to --max-lr over --steps SGD steps (default 1000),
+    /// plot loss against rate (OUT/MODEL/lr-find.png) and suggest a rate.
+    LrFind(LrFindArgs),
+}
+
+#[derive(Args, Debug)]
+struct LrFindArgs {
+    /// Which model: mlp or nn-bigram.
+    #[arg(long, value_enum, default_value_t = ModelChoice::Mlp)]
+    model: ModelChoice,
+    /// Starting settings (see `train --help`).
+    #[arg(long, value_enum, default_value_t = Preset::Default)]
+    preset: Preset,
+    /// TOML file with TrainConfig fields.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output directory; the plot goes into OUT/MODEL/lr-find.png.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Smallest rate of the sweep.
+    #[arg(long, default_value_t = 1e-3)]
+    min_lr: f64,
+    /// Largest rate of the sweep.
+    #[arg(long, default_value_t = 1.0)]
+    max_lr: f64,
+    #[command(flatten)]
+    overrides: Overrides,
 }
 
 #[derive(Args, Debug)]
@@ -82,7 +102,7 @@ struct TrainArgs {
 }
 
 /// Flags that override the preset and the config file; names match the config fields.
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug, Default, Clone)]
 struct Overrides {
     /// Line-per-word UTF-8 dataset [default: data/names.txt].
     #[arg(long)]
@@ -114,13 +134,13 @@ struct Overrides {
     /// Factor applied to the learning rate at each milestone [default: 0.1].
     #[arg(long)]
     lr_decay: Option<f64>,
-    /// Steps from which the learning rate decays, comma-separated [default: 100000,150000; large 150000,225000].
+    /// Steps from which the learning rate decays, comma-separated [default: 100000,150000].
     #[arg(long, value_delimiter = ',')]
     lr_milestones: Option<Vec<usize>>,
     /// Scaled (Kaiming-style) initialisation [default: true]; false gives plain N(0, 1).
     #[arg(long)]
     scaled_init: Option<bool>,
-    /// L2 regularisation (SGD weight decay; nn-bigram: reg * mean(W^2)) [default: 0, nn-bigram 0.01].
+    /// L2 regularisation (SGD weight decay; nn-bigram: reg * mean(W^2)) [default: 0, large 1e-4, nn-bigram 0.01].
     #[arg(long)]
     weight_decay: Option<f64>,
     /// Evaluate the dev split every N steps (0: at the end) [default: 10000].
@@ -218,7 +238,63 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::LrFind(args)) => {
+            let report = lr_find(&cli, args, &say)?;
+            if cli.json {
+                println!("{report}");
+            }
+            Ok(())
+        }
     }
+}
+
+fn lr_find(cli: &Cli, args: &LrFindArgs, say: &Say) -> anyhow::Result<serde_json::Value> {
+    if args.model == ModelChoice::Bigram {
+        bail!("the counts bigram has no learning rate; use --model mlp or nn-bigram");
+    }
+    if !(args.min_lr > 0.0 && args.max_lr > args.min_lr) {
+        bail!("need 0 < --min-lr < --max-lr (got {} and {})", args.min_lr, args.max_lr);
+    }
+    let train_args = TrainArgs {
+        model: args.model,
+        preset: args.preset,
+        config: args.config.clone(),
+        out: args.out.clone(),
+        resume: false,
+        overrides: Overrides { steps: Some(args.overrides.steps.unwrap_or(1000)), ..args.overrides.clone() },
+    };
+    let cfg = resolve_config(&train_args)?;
+    let p = prepare(&cfg)?;
+    let v = p.ds.vocab.len();
+    let range = (args.min_lr, args.max_lr);
+    let sweep = with_backend!(cli.backend, cli.device, |B, device| {
+        let mut init_rng = Pcg32::new(cfg.seed, 1);
+        if cfg.model == ModelChoice::Mlp {
+            let shape = MlpConfig::new(&cfg, v);
+            let m = shape.load::<B>(&shape.init_params(cfg.scaled_init, &mut init_rng), &device)?;
+            training::lr_find(m, &p.train, cfg.batch_size, cfg.seed, cfg.steps, range, &device)
+        } else {
+            let init = model::bigram::NnBigram::<B>::init_params(v, &mut init_rng);
+            let m = model::bigram::NnBigram::<B>::load(v, cfg.weight_decay, &init, &device)?;
+            training::lr_find(m, &p.train, p.train.len(), cfg.seed, cfg.steps, range, &device)
+        }
+    });
+    let suggested = training::suggest_lr(&sweep).context("the sweep diverged at once; lower --min-lr")?;
+    let dir = args.out.join(model_dir(cfg.model));
+    std::fs::create_dir_all(&dir)?;
+    let (lrs, losses): (Vec<f64>, Vec<f64>) = sweep.iter().copied().unzip();
+    let plot_path = dir.join("lr-find.png");
+    plot::lr_finder(&plot_path, &lrs, &losses, suggested)?;
+    say.line(format!(
+        "swept {} rates from {:.0e} to {:.0e}: suggested lr {suggested:.3} (minimum of the smoothed loss); plot: {}",
+        lrs.len(),
+        args.min_lr,
+        args.max_lr,
+        plot_path.display()
+    ));
+    Ok(
+        json!({ "model": model_dir(cfg.model), "suggested_lr": suggested, "lrs": lrs, "losses": losses, "plot": plot_path }),
+    )
 }
 
 /// The whole job of `cargo run -p trainer --release`.
@@ -363,6 +439,8 @@ fn train_bigram(cfg: &TrainConfig, p: &Prepared, files: &RunFiles, say: &Say) ->
     say.line(format!("bigram counts: train {tr:.4}  dev {dv:.4}  test {te:.4}  (all words: {all:.4})"));
     let table: Vec<f32> = lp.iter().map(|&v| v as f32).collect();
     write_exports(files, |q| export::bigram(&vocab.as_string(), &table, q))?;
+    // The lecture's picture: counts over every word.
+    plot::bigram_heatmap(&files.dir.join("bigram-counts.png"), &counts(&p.ds.words, vocab), &vocab.as_string())?;
     Ok(json!({
         "model": "bigram", "n_params": vocab.len() * vocab.len(),
         "train_loss": tr, "dev_loss": dv, "test_loss": te, "nll_all": all,
@@ -425,6 +503,10 @@ fn train_neural<B: burn::tensor::backend::AutodiffBackend>(
         }
     };
     let (tr, dv, te) = losses;
+    plot::loss_curve(&files.dir.join("loss.png"), &ck.losses, model_dir(cfg.model))?;
+    if cfg.model == ModelChoice::Mlp && cfg.n_embd == 2 {
+        plot::embedding(&files.dir.join("embedding.png"), &params.get("C")?.values, &vocab)?;
+    }
     let sps = outcome.steps as f64 / outcome.seconds.max(1e-9);
     say.line(format!(
         "{}: {} params, {} steps in {:.1} s ({sps:.0} steps/s): train {tr:.4}  dev {dv:.4}  test {te:.4}",

@@ -41,6 +41,7 @@ pub fn evaluate<B: Backend, M: Net<B>>(model: &M, ex: &Examples, device: &B::Dev
 }
 
 /// Where a run keeps its files.
+#[derive(Clone, Debug)]
 pub struct RunFiles {
     pub dir: PathBuf,
 }
@@ -55,6 +56,7 @@ impl RunFiles {
 }
 
 /// What a finished run reports.
+#[derive(Clone, Copy, Debug)]
 pub struct Outcome {
     pub steps: usize,
     pub seconds: f64,
@@ -85,37 +87,16 @@ where
         )
         .init::<B, M>();
     let mut rng = Pcg32::from_state(ck.rng.0, ck.rng.1);
-    let b = train.block_size;
-    let n = train.len();
-    let full_batch = cfg.batch_size >= n || cfg.model == crate::config::ModelChoice::NnBigram;
-    let (full_x, full_y) = if full_batch {
-        (Some(ids_2d::<B>(&train.x, b, device)), Some(ids_1d::<B>(&train.y, device)))
-    } else {
-        (None, None)
-    };
+    let full_batch = cfg.model == crate::config::ModelChoice::NnBigram;
+    let mut batcher = Batcher::<B>::new(train, cfg.batch_size, full_batch, device);
     let bar = progress(cfg.steps as u64, quiet);
     bar.set_position(ck.step as u64);
     let start = Instant::now();
     let first_step = ck.step;
-    let mut bx = vec![0u8; cfg.batch_size * b];
-    let mut by = vec![0u8; cfg.batch_size];
     let mut limit = f32::INFINITY;
     while ck.step < cfg.steps {
-        let (x, y) = match (&full_x, &full_y) {
-            (Some(x), Some(y)) => (x.clone(), y.clone()),
-            _ => {
-                for k in 0..cfg.batch_size {
-                    let i = ((u64::from(rng.next_u32()) * n as u64) >> 32) as usize;
-                    bx[k * b..(k + 1) * b].copy_from_slice(&train.x[i * b..(i + 1) * b]);
-                    by[k] = train.y[i];
-                }
-                (ids_2d::<B>(&bx, b, device), ids_1d::<B>(&by, device))
-            }
-        };
-        let mut loss = cross_entropy(model.logits(x), y);
-        if let Some(p) = model.penalty() {
-            loss = loss + p;
-        }
+        let (x, y) = batcher.next(&mut rng);
+        let loss = loss_of(&model, x, y);
         let value: f32 = loss.clone().into_scalar().elem();
         if limit.is_infinite() {
             // "Exploded" means ten times the first loss of this run (segment).
@@ -160,6 +141,102 @@ where
     ck.rng = rng.state();
     ck.params = model.params();
     Ok((model, Outcome { steps: ck.step - first_step, seconds: start.elapsed().as_secs_f64(), best_dev: ck.best_dev }))
+}
+
+/// Draws minibatches of a split: `batch_size` examples chosen uniformly with replacement
+/// from a PCG32 (as the lectures' `torch.randint`), or the whole split every step.
+#[derive(Debug)]
+pub struct Batcher<'a, B: Backend> {
+    ex: &'a Examples,
+    device: B::Device,
+    full: Option<(Tensor<B, 2, Int>, Tensor<B, 1, Int>)>,
+    /// `[batch_size, block_size]` and `[batch_size]` staging buffers.
+    bx: Vec<u8>,
+    by: Vec<u8>,
+}
+
+impl<'a, B: Backend> Batcher<'a, B> {
+    pub fn new(ex: &'a Examples, batch_size: usize, full_batch: bool, device: &B::Device) -> Self {
+        let b = ex.block_size;
+        let full =
+            (full_batch || batch_size >= ex.len()).then(|| (ids_2d::<B>(&ex.x, b, device), ids_1d::<B>(&ex.y, device)));
+        Self { ex, device: device.clone(), full, bx: vec![0; batch_size * b], by: vec![0; batch_size] }
+    }
+
+    pub fn next(&mut self, rng: &mut Pcg32) -> (Tensor<B, 2, Int>, Tensor<B, 1, Int>) {
+        if let Some((x, y)) = &self.full {
+            return (x.clone(), y.clone());
+        }
+        let (b, n) = (self.ex.block_size, self.ex.len() as u64);
+        for (k, y) in self.by.iter_mut().enumerate() {
+            let i = ((u64::from(rng.next_u32()) * n) >> 32) as usize;
+            self.bx[k * b..(k + 1) * b].copy_from_slice(&self.ex.x[i * b..(i + 1) * b]);
+            *y = self.ex.y[i];
+        }
+        (ids_2d::<B>(&self.bx, b, &self.device), ids_1d::<B>(&self.by, &self.device))
+    }
+}
+
+/// The training objective: mean cross-entropy plus the model's penalty, if any.
+pub fn loss_of<B: Backend, M: Net<B>>(model: &M, x: Tensor<B, 2, Int>, y: Tensor<B, 1, Int>) -> Tensor<B, 1> {
+    let loss = cross_entropy(model.logits(x), y);
+    match model.penalty() {
+        Some(p) => loss + p,
+        None => loss,
+    }
+}
+
+/// The lectures' learning-rate sweep: one SGD step per rate, rates spaced evenly in log10
+/// from `lo` to `hi`; stops early once the loss is NaN or 4x its smallest value. Returns
+/// (rate, minibatch loss) pairs.
+pub fn lr_find<B, M>(
+    mut model: M,
+    train: &Examples,
+    batch_size: usize,
+    seed: u64,
+    steps: usize,
+    (lo, hi): (f64, f64),
+    device: &B::Device,
+) -> Vec<(f64, f64)>
+where
+    B: AutodiffBackend,
+    M: Net<B> + AutodiffModule<B>,
+{
+    let mut optim = SgdConfig::new().init::<B, M>();
+    let mut rng = Pcg32::new(seed, 2);
+    let mut batcher = Batcher::<B>::new(train, batch_size, false, device);
+    let mut out = Vec::with_capacity(steps);
+    let mut best = f64::INFINITY;
+    for i in 0..steps {
+        let t = i as f64 / (steps.max(2) - 1) as f64;
+        let lr = 10f64.powf(lo.log10() + t * (hi.log10() - lo.log10()));
+        let (x, y) = batcher.next(&mut rng);
+        let loss = loss_of(&model, x, y);
+        let value = f64::from(loss.clone().into_scalar().elem::<f32>());
+        if !value.is_finite() || value > 4.0 * best {
+            break;
+        }
+        best = best.min(value);
+        out.push((lr, value));
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(lr, model, grads);
+    }
+    out
+}
+
+/// The rate at the minimum of the exponentially smoothed loss (beta 0.98, bias-corrected):
+/// where the lectures read the curve by eye.
+pub fn suggest_lr(sweep: &[(f64, f64)]) -> Option<f64> {
+    let (mut avg, mut best) = (0.0, None::<(f64, f64)>);
+    for (i, &(lr, loss)) in sweep.iter().enumerate() {
+        avg = 0.98 * avg + 0.02 * loss;
+        let smooth = avg / (1.0 - 0.98f64.powi(i as i32 + 1));
+        // Skip the first steps, where the smoothed value still reflects the initialisation.
+        if i >= sweep.len() / 10 && best.is_none_or(|(_, b)| smooth < b) {
+            best = Some((lr, smooth));
+        }
+    }
+    best.map(|(lr, _)| lr)
 }
 
 /// Mean of the last `n` values (the lectures' smoothed loss).

@@ -200,3 +200,34 @@ fn crlf_and_blank_lines_are_accepted() {
     // Symbols: '.', a, b, c, l, n, o, r: the '\r's and spaces were trimmed away.
     assert_eq!(r["n_params"], 8 * 8);
 }
+
+#[test]
+fn lr_finder_suggests_a_rate_and_plots_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let mut args = vec!["lr-find", "--json", "--data", data.to_str().unwrap(), "--out", dir.path().to_str().unwrap()];
+    args.extend(["--steps", "200"]);
+    args.extend(TINY);
+    let r = ok_json(&args);
+    let lr = r["suggested_lr"].as_f64().unwrap();
+    assert!((1e-3..=1.0).contains(&lr), "suggested {lr}");
+    let lrs = r["lrs"].as_array().unwrap();
+    assert!(lrs.len() > 20 && lrs.len() <= 200);
+    // The rates rise geometrically from --min-lr.
+    assert!((lrs[0].as_f64().unwrap() - 1e-3).abs() < 1e-12);
+    assert!(lrs.windows(2).all(|w| w[1].as_f64() > w[0].as_f64()));
+    assert!(std::fs::metadata(dir.path().join("mlp/lr-find.png")).unwrap().len() > 1000);
+}
+
+#[test]
+fn plots_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let (d, out) = (data.to_str().unwrap(), dir.path().to_str().unwrap());
+    ok_json(&["train", "--model", "mlp", "--json", "--data", d, "--out", out, "--steps", "100", "--n-embd", "2"]);
+    ok_json(&["train", "--model", "bigram", "--data", d, "--out", out, "--json"]);
+    for png in ["mlp/loss.png", "mlp/embedding.png", "bigram/bigram-counts.png"] {
+        let bytes = std::fs::read(dir.path().join(png)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 1000, "{png}");
+    }
+}

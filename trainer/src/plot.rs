@@ -1,0 +1,168 @@
+//! PNG plots (plotters, with DejaVu Sans embedded so no system fonts are needed): the
+//! training loss curve, the LR-finder curve, the 2-D embedding scatter and the bigram heatmap.
+
+use anyhow::{anyhow, Context};
+use plotters::prelude::*;
+use std::path::Path;
+use std::sync::Once;
+
+const FONT: &str = "sans-serif";
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The font is a constant of the dejavu crate; it always parses.
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+/// Draws with `draw` into a PNG at `path`. plotters writes a temporary `.png` beside it (it
+/// picks the encoder from the extension), which is then renamed over `path`.
+fn png(
+    path: &Path,
+    (w, h): (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend, plotters::coord::Shift>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    register_font();
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("plot.png");
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp.png", std::process::id()));
+    let result = (|| {
+        let root = BitMapBackend::new(&tmp, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        draw(&root)?;
+        root.present().map_err(err)?;
+        Ok::<_, anyhow::Error>(())
+    })();
+    match result.and_then(|()| Ok(std::fs::rename(&tmp, path)?)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e).with_context(|| format!("cannot write plot {}", path.display()))
+        }
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("plotting failed: {e}")
+}
+
+/// The training loss, averaged over windows (the lectures average every 1,000 steps), as
+/// log10(loss) against the step.
+pub fn loss_curve(path: &Path, losses: &[f32], title: &str) -> anyhow::Result<()> {
+    let window = (losses.len() / 200).max(1);
+    let points: Vec<(f64, f64)> = losses
+        .chunks(window)
+        .enumerate()
+        .map(|(i, c)| ((i * window + c.len() / 2) as f64, f64::from(c.iter().sum::<f32>() / c.len() as f32).log10()))
+        .filter(|(_, y)| y.is_finite())
+        .collect();
+    let (lo, hi) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &(_, y)| (a.min(y), b.max(y)));
+    let (lo, hi) = if lo < hi { (lo, hi) } else { (lo - 0.1, lo + 0.1) };
+    png(path, (900, 500), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(format!("{title}: log10(train loss), mean of {window} steps"), (FONT, 20))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0f64..losses.len().max(1) as f64, lo..hi)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .y_desc("log10 loss")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .label_style((FONT, 14))
+            .draw()
+            .map_err(err)?;
+        chart.draw_series(LineSeries::new(points, &BLUE)).map_err(err)?;
+        Ok(())
+    })
+}
+
+/// Loss against log10(learning rate) for the LR finder, with the suggested rate marked.
+pub fn lr_finder(path: &Path, lrs: &[f64], losses: &[f64], suggested: f64) -> anyhow::Result<()> {
+    let pts: Vec<(f64, f64)> =
+        lrs.iter().zip(losses).filter(|(_, l)| l.is_finite()).map(|(lr, &l)| (lr.log10(), l)).collect();
+    let x0 = pts.first().map_or(-3.0, |p| p.0);
+    let x1 = pts.last().map_or(0.0, |p| p.0);
+    let lo = pts.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let hi = pts.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max).min(lo + 6.0);
+    png(path, (900, 500), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(format!("LR finder: suggested lr {suggested:.3}"), (FONT, 20))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x0..x1.max(x0 + 1e-9), lo..hi.max(lo + 1e-9))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("log10 learning rate")
+            .y_desc("minibatch loss")
+            .label_style((FONT, 14))
+            .draw()
+            .map_err(err)?;
+        chart.draw_series(LineSeries::new(pts.into_iter().map(|(x, y)| (x, y.min(hi))), &BLUE)).map_err(err)?;
+        let s = suggested.log10();
+        chart.draw_series(LineSeries::new([(s, lo), (s, hi)], &RED)).map_err(err)?;
+        Ok(())
+    })
+}
+
+/// The 2-D embedding table `c: [vocab, 2]` as a scatter labelled with the symbols.
+pub fn embedding(path: &Path, c: &[f32], vocab: &str) -> anyhow::Result<()> {
+    let pts: Vec<(f64, f64, char)> =
+        c.chunks_exact(2).zip(vocab.chars()).map(|(xy, s)| (f64::from(xy[0]), f64::from(xy[1]), s)).collect();
+    let bound = |f: fn(&(f64, f64, char)) -> f64| {
+        let lo = pts.iter().map(f).fold(f64::INFINITY, f64::min);
+        let hi = pts.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
+        let pad = ((hi - lo) * 0.1).max(0.1);
+        (lo - pad)..(hi + pad)
+    };
+    let (xr, yr) = (bound(|p| p.0), bound(|p| p.1));
+    png(path, (700, 700), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption("embedding C (n_embd = 2)", (FONT, 20))
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d(xr, yr)
+            .map_err(err)?;
+        chart.configure_mesh().label_style((FONT, 12)).draw().map_err(err)?;
+        chart
+            .draw_series(pts.iter().map(|&(x, y, s)| {
+                EmptyElement::at((x, y))
+                    + Circle::new((0, 0), 11, RGBColor(70, 130, 180).filled())
+                    + Text::new(s.to_string(), (-4, -8), (FONT, 15).into_font().color(&WHITE))
+            }))
+            .map_err(err)?;
+        Ok(())
+    })
+}
+
+/// The `[vocab, vocab]` bigram counts as a heatmap, each cell labelled with its bigram and count.
+pub fn bigram_heatmap(path: &Path, counts: &[Vec<u64>], vocab: &str) -> anyhow::Result<()> {
+    let symbols: Vec<char> = vocab.chars().collect();
+    let v = symbols.len();
+    let max = counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
+    let cell = 44u32;
+    png(path, (cell * v as u32 + 20, cell * v as u32 + 20), |root| {
+        let area = root.margin(10, 10, 10, 10);
+        for (i, row) in counts.iter().enumerate() {
+            for (j, &n) in row.iter().enumerate() {
+                let t = (n as f64 / max).sqrt();
+                let shade = |full: u8| (255.0 - t * (255.0 - f64::from(full))) as u8;
+                let color = RGBColor(shade(8), shade(48), shade(107));
+                let (x, y) = ((j as u32 * cell) as i32, (i as u32 * cell) as i32);
+                area.draw(&Rectangle::new([(x, y), (x + cell as i32, y + cell as i32)], color.filled()))
+                    .map_err(err)?;
+                let ink = if t > 0.5 { WHITE } else { RGBColor(60, 60, 60) };
+                let label = format!("{}{}", symbols[i], symbols[j]);
+                area.draw(&Text::new(label, (x + 12, y + 6), (FONT, 14).into_font().color(&ink))).map_err(err)?;
+                area.draw(&Text::new(n.to_string(), (x + 6, y + 24), (FONT, 11).into_font().color(&ink)))
+                    .map_err(err)?;
+            }
+        }
+        Ok(())
+    })
+}
