@@ -50,6 +50,7 @@ impl Format for DecodeError {
             UnknownQuant { tag } => write!(f, "unknown quantization {=u8}", tag),
             UnknownEncoding { tensor, tag } => write!(f, "tensor {=str}: unknown encoding {=u8}", tensor, tag),
             VocabNotUtf8 => write!(f, "vocabulary not UTF-8"),
+            CardNotUtf8 => write!(f, "model card not UTF-8"),
             VocabSize { len } => write!(f, "vocabulary size {=usize} not in 1..=256", len),
             VocabBoundary { found } => write!(f, "symbol 0 is {=char}, not '.'", found),
             VocabDuplicate { symbol } => write!(f, "duplicate symbol {=char}", symbol),

@@ -29,6 +29,8 @@ pub enum DecodeError {
     UnknownEncoding { tensor: &'static str, tag: u8 },
     /// The vocabulary bytes are not UTF-8.
     VocabNotUtf8,
+    /// The model card is not UTF-8.
+    CardNotUtf8,
     /// The vocabulary has no symbols or more than 256.
     VocabSize { len: usize },
     /// Symbol id 0 must be the boundary token `'.'`.
@@ -80,6 +82,7 @@ impl fmt::Display for DecodeError {
             UnknownQuant { tag } => write!(f, "unknown quantization scheme {tag} (known: 0 = f32, 1 = int8 per row); {REEXPORT}"),
             UnknownEncoding { tensor, tag } => write!(f, "tensor {tensor} has unknown encoding {tag} (known: 0 = f32, 1 = int8); {REEXPORT}"),
             VocabNotUtf8 => write!(f, "model vocabulary is not valid UTF-8; {REEXPORT}"),
+            CardNotUtf8 => write!(f, "model card is not valid UTF-8; {REEXPORT}"),
             VocabSize { len } => write!(f, "model vocabulary has {len} symbols; it must have between 1 and 256"),
             VocabBoundary { found } => write!(f, "symbol 0 of the vocabulary must be the boundary token '.', found {found:?}"),
             VocabDuplicate { symbol } => write!(f, "symbol {symbol:?} appears twice in the model vocabulary"),

@@ -5,7 +5,8 @@
 //! magic      4 bytes    b"MKMR"
 //! version    varint u16 FORMAT_VERSION
 //! header     postcard   kind u8, vocab bytes (varint len + UTF-8), block_size u32,
-//!                       n_embd u32, n_hidden u32, quant u8          (u32s are varints)
+//!                       n_embd u32, n_hidden u32, quant u8,         (u32s are varints)
+//!                       card bytes (varint len + UTF-8 text, may be empty)
 //! tensors    postcard   per tensor: encoding u8, rows u32, cols u32,
 //!                       scales bytes (varint len + rows x f32 LE, empty for f32),
 //!                       values bytes (varint len + rows x cols x f32 LE or i8)
@@ -27,7 +28,8 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: [u8; 4] = *b"MKMR";
 
 /// The format version this runtime reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+/// Version 2 added the model card to the header.
+pub const FORMAT_VERSION: u16 = 2;
 
 const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
@@ -96,6 +98,9 @@ pub struct Header<'a> {
     /// Hidden layer width (0 for a bigram).
     pub n_hidden: usize,
     pub quant: Quant,
+    /// The model card: free UTF-8 text written at export (`key: value` lines: training
+    /// figures, the test NLL the runtime measured on this very file). May be empty.
+    pub card: &'a str,
 }
 
 /// The tensors of a model, borrowed from its bytes.
@@ -169,6 +174,8 @@ struct WireHeader<'a> {
     n_embd: u32,
     n_hidden: u32,
     quant: u8,
+    #[serde(borrow)]
+    card: &'a [u8],
 }
 
 #[derive(Serialize, Deserialize)]
@@ -278,7 +285,8 @@ fn validate_header<'a>(wire: &WireHeader<'a>) -> Result<Header<'a>, DecodeError>
             dim("n_hidden", h, h >= 1, "at least 1")?,
         ),
     };
-    Ok(Header { kind, vocab, block_size, n_embd, n_hidden, quant })
+    let card = core::str::from_utf8(wire.card).map_err(|_| DecodeError::CardNotUtf8)?;
+    Ok(Header { kind, vocab, block_size, n_embd, n_hidden, quant, card })
 }
 
 /// Reads tensors one after another, checking each against the header.
@@ -408,6 +416,7 @@ mod encode {
                 Quant::F32 => QUANT_F32,
                 Quant::Int8PerRow => QUANT_INT8,
             },
+            card: header.card.as_bytes(),
         };
         let mut out = Vec::from(MAGIC);
         let ser = |_| DecodeError::Malformed { section: "encoder" };

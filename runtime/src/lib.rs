@@ -15,7 +15,7 @@
 //!     -9.0, -9.0, 0.0, // after 'a'
 //!     0.0, -9.0, -9.0, // after 'b'
 //! ]).unwrap();
-//! let header = Header { kind: ModelKind::Bigram, vocab, block_size: 1, n_embd: 0, n_hidden: 0, quant: Quant::F32 };
+//! let header = Header { kind: ModelKind::Bigram, vocab, block_size: 1, n_embd: 0, n_hidden: 0, quant: Quant::F32, card: "" };
 //! let bytes: Vec<u8> = encode(&header, &runtime::Weights::Bigram { table: table.view() })?;
 //!
 //! // On the device this is `include_bytes!("model.bin")`: no copy, no allocation.

@@ -21,7 +21,7 @@ fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
 
 /// A file assembled field by field with postcard, independently of the runtime's encoder:
 /// (kind, vocab, block_size, n_embd, n_hidden, quant) then (encoding, rows, cols, scales, values)*.
-/// (kind, vocab, block_size, n_embd, n_hidden, quant), in wire order.
+/// (kind, vocab, block_size, n_embd, n_hidden, quant), in wire order; the card follows.
 type RawHeader<'a> = (u8, &'a [u8], u32, u32, u32, u8);
 /// (encoding, rows, cols, scales, values), in wire order.
 type RawTensor<'a> = (u8, u32, u32, &'a [u8], &'a [u8]);
@@ -30,6 +30,7 @@ fn raw_file(header: RawHeader, tensors: &[RawTensor]) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
     out.extend(postcard::to_allocvec(&FORMAT_VERSION).unwrap());
     out.extend(postcard::to_allocvec(&header).unwrap());
+    out.extend(postcard::to_allocvec(&b""[..]).unwrap()); // empty model card
     for t in tensors {
         out.extend(postcard::to_allocvec(t).unwrap());
     }
@@ -67,8 +68,8 @@ fn named_errors_for_each_kind_of_damage() {
     assert_eq!(err(b"MKM"), DecodeError::TooShort { len: 3 });
     assert_eq!(err(b"\x89PNG\r\n\x1a\n"), DecodeError::BadMagic { found: *b"\x89PNG" });
     let mut v2 = good.clone();
-    v2[4] = 2;
-    assert_eq!(err(&v2), DecodeError::UnsupportedVersion { found: 2, supported: 1 });
+    v2[4] = 1;
+    assert_eq!(err(&v2), DecodeError::UnsupportedVersion { found: 1, supported: 2 });
     let mut flipped = good.clone();
     flipped[100] ^= 0x10;
     assert!(matches!(err(&flipped), DecodeError::CrcMismatch { .. }));
@@ -88,6 +89,11 @@ fn named_errors_for_each_kind_of_damage() {
     check((7, b".a", 1, 0, 0, 0), vec![], DecodeError::UnknownModelKind { tag: 7 });
     check((0, b".a", 1, 0, 0, 9), vec![], DecodeError::UnknownQuant { tag: 9 });
     check((0, b".\xff", 1, 0, 0, 0), vec![], DecodeError::VocabNotUtf8);
+    let mut bad_card = MAGIC.to_vec();
+    bad_card.extend(postcard::to_allocvec(&FORMAT_VERSION).unwrap());
+    bad_card.extend(postcard::to_allocvec(&(0u8, &b".a"[..], 1u32, 0u32, 0u32, 0u8, &b"\xc3"[..])).unwrap());
+    bad_card.extend([0; 4]);
+    assert_eq!(err(&reseal(bad_card)), DecodeError::CardNotUtf8);
     check((0, b"", 1, 0, 0, 0), vec![], DecodeError::VocabSize { len: 0 });
     check((0, b"a.", 1, 0, 0, 0), vec![], DecodeError::VocabBoundary { found: 'a' });
     check((0, b".aba", 1, 0, 0, 0), vec![], DecodeError::VocabDuplicate { symbol: 'a' });
@@ -144,7 +150,7 @@ fn length_fields_pointing_past_the_end_are_malformed() {
     // A values length of 2^32 bytes in a file of a few dozen.
     let mut body = MAGIC.to_vec();
     body.extend(postcard::to_allocvec(&FORMAT_VERSION).unwrap());
-    body.extend(postcard::to_allocvec(&(0u8, &b".a"[..], 1u32, 0u32, 0u32, 0u8)).unwrap());
+    body.extend(postcard::to_allocvec(&(0u8, &b".a"[..], 1u32, 0u32, 0u32, 0u8, &b""[..])).unwrap());
     body.extend(postcard::to_allocvec(&(0u8, 2u32, 2u32, &[][..] as &[u8])).unwrap());
     body.extend(postcard::to_allocvec(&(1u64 << 32)).unwrap()); // the varint length of `values`
     body.extend([0u8; 16]);

@@ -86,3 +86,23 @@ fn encoding_is_deterministic() {
     let p = MlpParams::random(".ab", 2, 2, 3, 4);
     assert_eq!(p.encode(Quant::F32), p.encode(Quant::F32));
 }
+
+#[test]
+fn model_card_round_trips() {
+    use runtime::{encode, Header, Vocab};
+    let card = "test_nll_f32: 2.0973\ntest_nll_int8: 2.0977\ndataset: names.txt \u{2713}";
+    let table = matrix(2, 2, &[0.0, -1.0, -2.0, -3.0], Quant::F32);
+    let header = Header {
+        kind: ModelKind::Bigram,
+        vocab: Vocab::new(".a").unwrap(),
+        block_size: 1,
+        n_embd: 0,
+        n_hidden: 0,
+        quant: Quant::F32,
+        card,
+    };
+    let bytes = encode(&header, &Weights::Bigram { table: table.view() }).unwrap();
+    let (decoded, _) = decode(&bytes).unwrap();
+    assert_eq!(decoded.card, card);
+    assert_eq!(decoded, header);
+}

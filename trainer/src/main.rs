@@ -54,6 +54,26 @@ enum Command {
     /// Sweep the learning rate from --min-lr to --max-lr over --steps SGD steps (default 1000),
     /// plot loss against rate (OUT/MODEL/lr-find.png) and suggest a rate.
     LrFind(LrFindArgs),
+    /// Write a run's model files again (f32 and int8) from its checkpoint, with the model card.
+    Export(ExportArgs),
+    /// Print a model file's header, tensors, scales, CRC status and model card.
+    Inspect(InspectArgs),
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    /// A run directory written by `trainer train` (e.g. out/mlp).
+    #[arg(long, default_value = "out/mlp")]
+    run: PathBuf,
+    /// Export the best-by-dev checkpoint (best.json) instead of the last one.
+    #[arg(long)]
+    best: bool,
+}
+
+#[derive(Args, Debug)]
+struct InspectArgs {
+    /// A model file (.mkmr).
+    file: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -184,6 +204,10 @@ struct SampleArgs {
     /// Every name starts with this prefix.
     #[arg(long, default_value = "")]
     prefix: String,
+    /// Only names that are neither in the run's training words nor generated before
+    /// (up to 100 tries per name).
+    #[arg(long)]
+    unique: bool,
 }
 
 /// Human-readable output: stdout normally, stderr under --json so stdout holds only JSON.
@@ -240,6 +264,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::LrFind(args)) => {
             let report = lr_find(&cli, args, &say)?;
+            if cli.json {
+                println!("{report}");
+            }
+            Ok(())
+        }
+        Some(Command::Export(args)) => {
+            let report = export_run(args, &say)?;
+            if cli.json {
+                println!("{report}");
+            }
+            Ok(())
+        }
+        Some(Command::Inspect(args)) => {
+            let report = inspect(&args.file, &say)?;
             if cli.json {
                 println!("{report}");
             }
@@ -320,6 +358,7 @@ fn default_job(cli: &Cli, say: &Say) -> anyhow::Result<()> {
         temperature: 1.0,
         top_k: 0,
         prefix: String::new(),
+        unique: false,
     };
     let samples = sample(&sample_args, say)?;
     say.line("Model files (runtime format) are in out/bigram and out/mlp; `trainer sample --run out/mlp` for more.");
@@ -438,23 +477,66 @@ fn train_bigram(cfg: &TrainConfig, p: &Prepared, files: &RunFiles, say: &Say) ->
     let seconds = start.elapsed().as_secs_f64();
     say.line(format!("bigram counts: train {tr:.4}  dev {dv:.4}  test {te:.4}  (all words: {all:.4})"));
     let table: Vec<f32> = lp.iter().map(|&v| v as f32).collect();
-    write_exports(files, |q| export::bigram(&vocab.as_string(), &table, q))?;
+    let card = card_lines(cfg, p, &[("train_loss", tr), ("dev_loss", dv), ("test_loss", te), ("nll_all", all)]);
+    let exports = write_exports(files, &vocab.as_string(), &export::Source::Bigram { table: &table }, p, &card, say)?;
     // The lecture's picture: counts over every word.
     plot::bigram_heatmap(&files.dir.join("bigram-counts.png"), &counts(&p.ds.words, vocab), &vocab.as_string())?;
     Ok(json!({
         "model": "bigram", "n_params": vocab.len() * vocab.len(),
         "train_loss": tr, "dev_loss": dv, "test_loss": te, "nll_all": all,
         "steps": 0, "seconds": seconds, "steps_per_second": 0.0,
-        "out": files.dir,
+        "out": files.dir, "export": exports,
     }))
 }
 
-/// Writes the f32 and int8 model files of a run.
-fn write_exports(files: &RunFiles, make: impl Fn(Quant) -> anyhow::Result<Vec<u8>>) -> anyhow::Result<()> {
-    for (quant, name) in [(Quant::F32, "model-f32.mkmr"), (Quant::Int8PerRow, "model-int8.mkmr")] {
-        write_atomic(&files.dir.join(name), &make(quant)?)?;
+/// The training provenance that opens a model card.
+fn card_lines(cfg: &TrainConfig, p: &Prepared, figures: &[(&str, f64)]) -> Vec<String> {
+    let mut lines = vec![
+        format!("model: {}", model_dir(cfg.model)),
+        format!("dataset: {} ({} words, seed {})", cfg.data.display(), p.ds.words.len(), cfg.seed),
+    ];
+    if cfg.model != ModelChoice::Bigram {
+        lines.push(format!("steps: {}, batch_size: {}, lr: {}", cfg.steps, cfg.batch_size, cfg.lr));
     }
-    Ok(())
+    lines.extend(figures.iter().map(|(k, v)| format!("{k}: {v:.6}")));
+    lines
+}
+
+/// Exports a run in f32 and int8 into its directory and prints the largest quantization
+/// error per tensor and the model card figures.
+fn write_exports(
+    files: &RunFiles,
+    vocab: &str,
+    source: &export::Source,
+    p: &Prepared,
+    card: &[String],
+    say: &Say,
+) -> anyhow::Result<serde_json::Value> {
+    let exports = export::export(vocab, source, &p.splits.test, card)?;
+    let mut rows = vec![];
+    for e in &exports {
+        let path = files.dir.join(export::file_name(e.quant));
+        write_atomic(&path, &e.bytes)?;
+        let model = Model::from_bytes(&e.bytes)?;
+        if e.quant == Quant::Int8PerRow {
+            let errs: Vec<String> = e.max_errors.iter().map(|(n, err)| format!("{n} {err:.2e}")).collect();
+            say.line(format!("  largest int8 quantization error per tensor: {}", errs.join(", ")));
+        }
+        say.line(format!(
+            "  {}: {} params, {} bytes, {} bytes of RAM, test NLL (runtime) {:.4}",
+            path.display(),
+            model.n_params(),
+            e.bytes.len(),
+            model.ram_bytes(),
+            e.test_nll
+        ));
+        rows.push(json!({
+            "file": path, "quant": e.quant.name(), "bytes": e.bytes.len(), "n_params": model.n_params(),
+            "ram_bytes": model.ram_bytes(), "test_nll": e.test_nll,
+            "max_abs_error": e.max_errors.iter().map(|(n, v)| (n.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        }));
+    }
+    Ok(json!(rows))
 }
 
 fn train_neural<B: burn::tensor::backend::AutodiffBackend>(
@@ -522,11 +604,15 @@ fn train_neural<B: burn::tensor::backend::AutodiffBackend>(
         "final_train_minibatch_loss": ck.losses.last(),
         "out": files.dir,
     });
+    let card = card_lines(cfg, p, &[("train_loss", tr), ("dev_loss", dv), ("test_loss", te)]);
     match cfg.model {
-        ModelChoice::Mlp => write_exports(files, |q| export::mlp(&vocab, &shape, &params, q))?,
+        ModelChoice::Mlp => {
+            report["export"] =
+                write_exports(files, &vocab, &export::Source::Mlp { shape, params: &params }, p, &card, say)?;
+        }
         _ => {
             let w = &params.get("W")?.values;
-            write_exports(files, |q| export::bigram(&vocab, w, q))?;
+            report["export"] = write_exports(files, &vocab, &export::Source::Bigram { table: w }, p, &card, say)?;
             // How close W gets to the log of the smoothed counts (both as row-normalised log-probs).
             let lp = model::bigram::log_probs(&model::bigram::counts(&p.splits.train, &p.ds.vocab), 1.0);
             let diff = w_vs_counts(w, &lp, v);
@@ -614,17 +700,27 @@ fn sample(args: &SampleArgs, say: &Say) -> anyhow::Result<serde_json::Value> {
     let mut scratch = Scratch::new(&model, &mut buf)?;
     let mut rng = Pcg32::from_seed(args.seed);
     let cfg = SampleConfig { temperature: args.temperature, top_k: args.top_k, max_len: 64 };
+    // Novelty against the run's training words, when the run's config is there.
+    let train_words: Option<HashSet<String>> = run_config(&args.run).ok().and_then(|cfg| {
+        let ds = Dataset::load(&cfg.data).ok()?;
+        Some(ds.split(cfg.seed).train.into_iter().collect())
+    });
+    if args.unique && train_words.is_none() {
+        bail!("--unique needs the run's training words: pass --run with a training run directory");
+    }
     let mut name = heapless::String::<256>::new();
-    let mut names = Vec::with_capacity(args.num);
+    let mut names: Vec<String> = Vec::with_capacity(args.num);
     for _ in 0..args.num {
-        runtime::generate(&model, &mut scratch, &mut rng, &cfg, &args.prefix, &mut name)?;
+        for _attempt in 0..100 {
+            runtime::generate(&model, &mut scratch, &mut rng, &cfg, &args.prefix, &mut name)?;
+            let seen = names.iter().any(|n| n == name.as_str())
+                || train_words.as_ref().is_some_and(|t| t.contains(name.as_str()));
+            if !args.unique || !seen {
+                break;
+            }
+        }
         names.push(name.to_string());
     }
-    // Novelty against the run's training words, when the run's config is there.
-    let train_words: Option<HashSet<String>> = load_run(&args.run).ok().and_then(|ck| {
-        let ds = Dataset::load(&ck.config.data).ok()?;
-        Some(ds.split(ck.config.seed).train.into_iter().collect())
-    });
     for n in &names {
         say.line(n);
     }
@@ -634,4 +730,86 @@ fn sample(args: &SampleArgs, say: &Say) -> anyhow::Result<serde_json::Value> {
     }
     Ok(json!({ "file": path, "seed": args.seed, "temperature": args.temperature, "top_k": args.top_k,
                "names": names, "copies_of_training_names": copies }))
+}
+
+/// A run's configuration, from its `config.toml`.
+fn run_config(run: &Path) -> anyhow::Result<TrainConfig> {
+    let path = run.join("config.toml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("{} is not a training run directory", run.display()))?;
+    toml::from_str(&text).with_context(|| format!("{} is corrupt; train the run again", path.display()))
+}
+
+fn export_run(args: &ExportArgs, say: &Say) -> anyhow::Result<serde_json::Value> {
+    let cfg = run_config(&args.run)?;
+    let p = prepare(&cfg)?;
+    let files = RunFiles { dir: args.run.clone() };
+    let vocab = p.ds.vocab.as_string();
+    if cfg.model == ModelChoice::Bigram {
+        // The counts model is exported from its counts, recomputed from the run's data.
+        use model::bigram::{counts, log_probs, nll};
+        let lp = log_probs(&counts(&p.splits.train, &p.ds.vocab), cfg.smoothing);
+        let table: Vec<f32> = lp.iter().map(|&v| v as f32).collect();
+        let figures = [("test_loss", nll(&lp, &p.ds.vocab, &p.splits.test))];
+        let card = card_lines(&cfg, &p, &figures);
+        return write_exports(&files, &vocab, &export::Source::Bigram { table: &table }, &p, &card, say);
+    }
+    let path = if args.best { files.best() } else { files.checkpoint() };
+    let ck = Checkpoint::load(&path)?;
+    if ck.vocab != vocab {
+        bail!("the run's dataset changed since training (its vocabulary differs); export needs the same data");
+    }
+    let card = card_lines(&cfg, &p, &[("step", ck.step as f64)]);
+    let source = match cfg.model {
+        ModelChoice::Mlp => export::Source::Mlp { shape: MlpConfig::new(&cfg, p.ds.vocab.len()), params: &ck.params },
+        _ => export::Source::Bigram { table: &ck.params.get("W")?.values },
+    };
+    write_exports(&files, &vocab, &source, &p, &card, say)
+}
+
+fn inspect(file: &Path, say: &Say) -> anyhow::Result<serde_json::Value> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read model file {}", file.display()))?;
+    let model = Model::from_bytes(&bytes).with_context(|| format!("{} is not a valid model file", file.display()))?;
+    let h = model.header();
+    let crc = u32::from_le_bytes(bytes[bytes.len() - 4..].try_into()?);
+    say.line(format!(
+        "{}: {} bytes, format v{}, CRC-32 {crc:#010x} ok",
+        file.display(),
+        bytes.len(),
+        runtime::FORMAT_VERSION
+    ));
+    say.line(format!("  {} ({}), vocab {}: {:?}", h.kind.name(), h.quant.name(), h.vocab.len(), h.vocab.as_str()));
+    say.line(format!("  block_size {}, n_embd {}, n_hidden {}", h.block_size, h.n_embd, h.n_hidden));
+    say.line(format!("  {} params, {} bytes of RAM (scratch)", model.n_params(), model.ram_bytes()));
+    let mut tensors = vec![];
+    for (name, t) in model.weights().tensors() {
+        let (shape, enc, scales) = match t {
+            runtime::Tensor::Matrix(m) => {
+                let scales = match m.data() {
+                    runtime::MatrixData::I8 { scales, .. } => {
+                        let s: Vec<f32> = scales.iter().map(|w| f32::from_le_bytes(*w)).collect();
+                        Some((s.iter().copied().fold(f32::INFINITY, f32::min), s.iter().copied().fold(0.0, f32::max)))
+                    }
+                    _ => None,
+                };
+                ([m.rows(), m.cols()], m.encoding().name(), scales)
+            }
+            runtime::Tensor::Bias(b) => ([1, b.len()], "f32", None),
+        };
+        let scale_text = scales.map_or(String::new(), |(lo, hi)| format!("  scales {lo:.3e} .. {hi:.3e}"));
+        say.line(format!("  {name:<5} [{}, {}]  {enc}{scale_text}", shape[0], shape[1]));
+        tensors.push(json!({ "name": name, "shape": shape, "encoding": enc, "scale_min": scales.map(|s| s.0), "scale_max": scales.map(|s| s.1) }));
+    }
+    if !h.card.is_empty() {
+        say.line("  model card:");
+        for line in h.card.lines() {
+            say.line(format!("    {line}"));
+        }
+    }
+    Ok(json!({
+        "file": file, "bytes": bytes.len(), "format_version": runtime::FORMAT_VERSION, "crc32": crc, "crc_ok": true,
+        "kind": h.kind.name(), "quant": h.quant.name(), "vocab": h.vocab.as_str(), "block_size": h.block_size,
+        "n_embd": h.n_embd, "n_hidden": h.n_hidden, "n_params": model.n_params(), "ram_bytes": model.ram_bytes(),
+        "tensors": tensors, "card": h.card,
+    }))
 }

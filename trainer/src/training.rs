@@ -95,9 +95,8 @@ where
     let first_step = ck.step;
     let mut limit = f32::INFINITY;
     while ck.step < cfg.steps {
-        let (x, y) = batcher.next(&mut rng);
-        let loss = loss_of(&model, x, y);
-        let value: f32 = loss.clone().into_scalar().elem();
+        let (next, value) = sgd_step(model, &mut optim, &mut batcher, &mut rng, cfg.lr_at(ck.step));
+        model = next;
         if limit.is_infinite() {
             // "Exploded" means ten times the first loss of this run (segment).
             limit = 10.0 * value.max(1.0);
@@ -112,8 +111,6 @@ where
                 files.checkpoint().display()
             );
         }
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(cfg.lr_at(ck.step), model, grads);
         ck.losses.push(value);
         ck.step += 1;
         if ck.step.is_multiple_of(100) || ck.step == cfg.steps {
@@ -186,6 +183,39 @@ pub fn loss_of<B: Backend, M: Net<B>>(model: &M, x: Tensor<B, 2, Int>, y: Tensor
     }
 }
 
+/// One optimisation step: draw a minibatch, compute the objective, read it, step. Returns
+/// the updated model and the loss before the step.
+pub fn sgd_step<B, M, O>(model: M, optim: &mut O, batcher: &mut Batcher<B>, rng: &mut Pcg32, lr: f64) -> (M, f32)
+where
+    B: AutodiffBackend,
+    M: Net<B> + AutodiffModule<B>,
+    O: Optimizer<M, B>,
+{
+    let (x, y) = batcher.next(rng);
+    let loss = loss_of(&model, x, y);
+    let value: f32 = loss.clone().into_scalar().elem();
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    (optim.step(lr, model, grads), value)
+}
+
+/// Trains in memory with `cfg`'s schedule and seed, without evaluation or checkpoints: for
+/// tests and fixtures that need a small model in seconds.
+pub fn fit<B, M>(mut model: M, cfg: &crate::config::TrainConfig, train: &Examples, device: &B::Device) -> M
+where
+    B: AutodiffBackend,
+    M: Net<B> + AutodiffModule<B>,
+{
+    let mut optim = SgdConfig::new()
+        .with_weight_decay((cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32)))
+        .init::<B, M>();
+    let mut rng = Pcg32::new(cfg.seed, 2);
+    let mut batcher = Batcher::<B>::new(train, cfg.batch_size, false, device);
+    for step in 0..cfg.steps {
+        model = sgd_step(model, &mut optim, &mut batcher, &mut rng, cfg.lr_at(step)).0;
+    }
+    model
+}
+
 /// The lectures' learning-rate sweep: one SGD step per rate, rates spaced evenly in log10
 /// from `lo` to `hi`; stops early once the loss is NaN or 4x its smallest value. Returns
 /// (rate, minibatch loss) pairs.
@@ -210,16 +240,14 @@ where
     for i in 0..steps {
         let t = i as f64 / (steps.max(2) - 1) as f64;
         let lr = 10f64.powf(lo.log10() + t * (hi.log10() - lo.log10()));
-        let (x, y) = batcher.next(&mut rng);
-        let loss = loss_of(&model, x, y);
-        let value = f64::from(loss.clone().into_scalar().elem::<f32>());
+        let (next, value) = sgd_step(model, &mut optim, &mut batcher, &mut rng, lr);
+        model = next;
+        let value = f64::from(value);
         if !value.is_finite() || value > 4.0 * best {
             break;
         }
         best = best.min(value);
         out.push((lr, value));
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(lr, model, grads);
     }
     out
 }

@@ -146,9 +146,12 @@ fn sample_is_deterministic_and_reports_copies() {
 fn corrupt_model_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.mkmr");
-    std::fs::write(&bad, b"MKMR\x01 not really a model").unwrap();
+    std::fs::write(&bad, b"MKMR\x02 not really a model").unwrap();
     let err = fail(&["sample", "--file", bad.to_str().unwrap()]);
     assert!(err.contains("not a valid model file") && err.contains("corrupt"), "{err}");
+    std::fs::write(&bad, b"MKMR\x01 an old model").unwrap();
+    let err = fail(&["sample", "--file", bad.to_str().unwrap()]);
+    assert!(err.contains("version 1 is not supported") && err.contains("re-export"), "{err}");
     let err = fail(&["sample", "--file", dir.path().join("missing.mkmr").to_str().unwrap()]);
     assert!(err.contains("cannot read model file"), "{err}");
 }
@@ -229,5 +232,51 @@ fn plots_are_written() {
     for png in ["mlp/loss.png", "mlp/embedding.png", "bigram/bigram-counts.png"] {
         let bytes = std::fs::read(dir.path().join(png)).unwrap();
         assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 1000, "{png}");
+    }
+}
+
+#[test]
+fn export_and_inspect_show_the_model_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let r = tiny_mlp(&data, dir.path(), "200", &[]);
+    let exports = r["export"].as_array().unwrap();
+    assert_eq!(exports.len(), 2);
+    let (f, q) = (&exports[0], &exports[1]);
+    assert_eq!((f["quant"].as_str(), q["quant"].as_str()), (Some("f32"), Some("int8-per-row")));
+    // The f32 file's NLL, computed by the runtime, is the trainer's test loss.
+    assert!((f["test_nll"].as_f64().unwrap() - r["test_loss"].as_f64().unwrap()).abs() < 1e-4);
+    assert!(q["max_abs_error"]["W1"].as_f64().unwrap() > 0.0);
+    let run = dir.path().join("mlp");
+    let i = ok_json(&["inspect", run.join("model-int8.mkmr").to_str().unwrap(), "--json"]);
+    assert_eq!(i["crc_ok"], true);
+    assert_eq!(i["quant"], "int8-per-row");
+    assert_eq!(i["n_params"], r["n_params"]);
+    assert_eq!(i["tensors"].as_array().unwrap().len(), 5);
+    let card = i["card"].as_str().unwrap();
+    assert!(card.contains("test_nll_f32: ") && card.contains("test_nll_int8: "), "{card}");
+    // Re-export from the best checkpoint, in place.
+    let e = ok_json(&["export", "--run", run.to_str().unwrap(), "--best", "--json"]);
+    assert_eq!(e.as_array().unwrap().len(), 2);
+    assert!(runtime::Model::from_bytes(&std::fs::read(run.join("model-f32.mkmr")).unwrap()).is_ok());
+}
+
+#[test]
+fn inspect_and_sample_reject_damaged_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    tiny_mlp(&data, dir.path(), "50", &[]);
+    let good = std::fs::read(dir.path().join("mlp/model-f32.mkmr")).unwrap();
+    let bad = dir.path().join("bad.mkmr");
+    let mut flipped = good.clone();
+    flipped[40] ^= 1;
+    for (bytes, want) in
+        [(&good[..good.len() / 2], "corrupt"), (&flipped[..], "corrupt"), (&b"GIF89a"[..], "not a makemore model file")]
+    {
+        std::fs::write(&bad, bytes).unwrap();
+        for cmd in [vec!["inspect", bad.to_str().unwrap()], vec!["sample", "--file", bad.to_str().unwrap()]] {
+            let err = fail(&cmd);
+            assert!(err.contains("not a valid model file") && err.contains(want), "{cmd:?}: {err}");
+        }
     }
 }

@@ -56,6 +56,7 @@ impl MlpParams {
             n_embd: self.n_embd,
             n_hidden: self.n_hidden,
             quant,
+            card: "",
         };
         let c = matrix(v, self.n_embd, &self.c, quant);
         let w1 = matrix(self.n_hidden, self.block_size * self.n_embd, &self.w1, quant);
@@ -98,6 +99,7 @@ pub fn bigram_bytes(vocab: &str, table: &[f32], quant: Quant) -> Vec<u8> {
         n_embd: 0,
         n_hidden: 0,
         quant,
+        card: "",
     };
     let table = matrix(v, v, table, quant);
     encode(&header, &Weights::Bigram { table: table.view() }).expect("valid model")

@@ -1,0 +1,125 @@
+//! The golden fixtures. Training is deterministic (host-side PCG32 initialisation and
+//! minibatches; Burn's flex backend gives identical results run to run), so running
+//! `cargo run -p tools --bin make-fixtures` reproduces the committed files byte for byte; a
+//! test checks that.
+
+use anyhow::Context;
+use burn::backend::{flex::FlexDevice, Autodiff, Flex};
+use runtime::{Model, Pcg32, Quant, SampleConfig, Scratch};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use trainer::checkpoint::write_atomic;
+use trainer::config::{ModelChoice, Preset, TrainConfig};
+use trainer::data::{Dataset, Examples};
+use trainer::export::{encode_model, Source};
+use trainer::model::mlp::MlpConfig;
+use trainer::model::Net;
+
+/// The fixture files, next to `golden.json`.
+pub const FILES: [(&str, Quant); 2] = [("tiny-f32.mkmr", Quant::F32), ("tiny-int8.mkmr", Quant::Int8PerRow)];
+
+/// Sampling settings the golden names are recorded for: (seed, temperature, top_k).
+pub const SETTINGS: [(u64, f32, usize); 3] = [(42, 1.0, 0), (7, 0.8, 5), (1, 0.0, 0)];
+
+/// Names per golden entry.
+pub const N_NAMES: usize = 20;
+
+/// One golden entry: this file, sampled with these settings, gives these names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Golden {
+    pub file: String,
+    pub seed: u64,
+    pub temperature: f32,
+    pub top_k: usize,
+    pub names: Vec<String>,
+}
+
+/// The committed fixture directory.
+pub fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+/// The tiny model's settings: 1,000 names, 3-symbol context, n_embd 4, n_hidden 16.
+pub fn config() -> TrainConfig {
+    TrainConfig {
+        data: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/names.txt"),
+        n_embd: 4,
+        n_hidden: 16,
+        steps: 2000,
+        lr_milestones: vec![1500],
+        ..TrainConfig::preset(ModelChoice::Mlp, Preset::Default)
+    }
+}
+
+/// Trains the tiny model and returns its f32 and int8 files.
+pub fn train_models() -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
+    type B = Autodiff<Flex>;
+    let cfg = config();
+    let all = Dataset::load(&cfg.data)?;
+    let words: Vec<String> = all.words.into_iter().take(1000).collect();
+    let ds = Dataset { vocab: trainer::data::Vocab::from_words(&words), words };
+    let split = ds.split(cfg.seed);
+    let train = Examples::build(&split.train, &ds.vocab, cfg.block_size);
+    let shape = MlpConfig::new(&cfg, ds.vocab.len());
+    let device = FlexDevice;
+    let model = shape.load::<B>(&shape.init_params(true, &mut Pcg32::new(cfg.seed, 1)), &device)?;
+    let model = trainer::training::fit(model, &cfg, &train, &device);
+    let params = model.params();
+    let card = "fixture: tiny MLP from tools/src/fixtures.rs (cargo run -p tools --bin make-fixtures)";
+    FILES
+        .iter()
+        .map(|&(name, quant)| {
+            Ok((name, encode_model(&ds.vocab.as_string(), &Source::Mlp { shape, params: &params }, quant, card)?.0))
+        })
+        .collect()
+}
+
+/// The first [`N_NAMES`] names the runtime generates from `bytes` with these settings.
+pub fn names(bytes: &[u8], seed: u64, temperature: f32, top_k: usize) -> anyhow::Result<Vec<String>> {
+    let model = Model::from_bytes(bytes)?;
+    let mut buf = vec![0.0; model.scratch_words()];
+    let mut scratch = Scratch::new(&model, &mut buf)?;
+    let mut rng = Pcg32::from_seed(seed);
+    let cfg = SampleConfig { temperature, top_k, max_len: 32 };
+    let mut out = heapless::String::<32>::new();
+    (0..N_NAMES)
+        .map(|_| {
+            runtime::generate(&model, &mut scratch, &mut rng, &cfg, "", &mut out)?;
+            Ok(out.to_string())
+        })
+        .collect()
+}
+
+/// Writes the model files and `golden.json` into `dir`.
+pub fn write(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut golden = vec![];
+    for (name, bytes) in train_models()? {
+        write_atomic(&dir.join(name), &bytes).with_context(|| format!("cannot write {name}"))?;
+        for (seed, temperature, top_k) in SETTINGS {
+            golden.push(Golden {
+                file: name.into(),
+                seed,
+                temperature,
+                top_k,
+                names: names(&bytes, seed, temperature, top_k)?,
+            });
+        }
+    }
+    write_atomic(&dir.join("golden.json"), (serde_json::to_string_pretty(&golden)? + "\n").as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fixtures_regenerate_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        super::write(dir.path()).unwrap();
+        for f in ["tiny-f32.mkmr", "tiny-int8.mkmr", "golden.json"] {
+            let fresh = std::fs::read(dir.path().join(f)).unwrap();
+            let committed = std::fs::read(super::fixture_dir().join(f)).unwrap();
+            assert!(fresh == committed, "{f} differs from a fresh `cargo run -p tools --bin make-fixtures`");
+        }
+    }
+}
