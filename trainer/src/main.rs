@@ -759,7 +759,8 @@ fn export_run(args: &ExportArgs, say: &Say) -> anyhow::Result<serde_json::Value>
     if ck.vocab != vocab {
         bail!("the run's dataset changed since training (its vocabulary differs); export needs the same data");
     }
-    let card = card_lines(&cfg, &p, &[("step", ck.step as f64)]);
+    let mut card = card_lines(&cfg, &p, &[]);
+    card.push(format!("exported from: {} at step {}", path.display(), ck.step));
     let source = match cfg.model {
         ModelChoice::Mlp => export::Source::Mlp { shape: MlpConfig::new(&cfg, p.ds.vocab.len()), params: &ck.params },
         _ => export::Source::Bigram { table: &ck.params.get("W")?.values },

@@ -1,0 +1,31 @@
+//! Fails on purpose, to prove a fault ends the run quickly with a non-zero exit instead of
+//! hanging CI: `CRASH=overflow` (at build time) recurses until the stack overflows (flip-link
+//! puts the stack at the bottom of RAM, so this faults), anything else executes an undefined
+//! instruction. Both must end in the HardFault handler (exit 102) or a QEMU lockup.
+#![no_std]
+#![no_main]
+
+use firmware as _;
+
+// Unbounded on purpose: the point is to run out of stack.
+#[allow(unconditional_recursion)]
+#[inline(never)]
+fn recurse(depth: u32, sink: &mut [u32; 64]) -> u32 {
+    let mut local = [depth; 64];
+    local[(depth % 64) as usize] ^= sink[0];
+    core::hint::black_box(&mut local);
+    recurse(depth + 1, &mut local).wrapping_add(local[0])
+}
+
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    if option_env!("CRASH") == Some("overflow") {
+        defmt::println!("overflowing the stack");
+        let n = recurse(0, &mut [0; 64]);
+        defmt::println!("unreachable {=u32}", n);
+    } else {
+        defmt::println!("executing an undefined instruction");
+        cortex_m::asm::udf();
+    }
+    firmware::exit(0)
+}

@@ -1,0 +1,109 @@
+//! The runtime on the emulated core (defmt-test under QEMU: M4F and M0). Each expectation was
+//! computed on the host by the build script with the same runtime, so "equal" here means the
+//! target reproduces the host bit for bit: names, NLL (f64 bits), tanh and softmax (f32 bits).
+#![no_std]
+#![no_main]
+
+use firmware as _;
+
+mod expected {
+    include!(concat!(env!("OUT_DIR"), "/expected.rs"));
+}
+
+/// A fixture model (defmt-test allows only test functions inside the test module).
+fn model(bytes: &'static [u8]) -> runtime::Model<'static> {
+    match runtime::Model::from_bytes(bytes) {
+        Ok(m) => m,
+        Err(e) => defmt::panic!("fixture does not decode: {}", e),
+    }
+}
+
+#[defmt_test::tests]
+mod tests {
+    use super::expected::*;
+    use super::model;
+    use runtime::{generate, kernels, nll, DecodeError, Model, Pcg32, SampleConfig, Scratch, ScratchBuf, Stop};
+
+    #[test]
+    fn golden_names_match_the_host() {
+        for &(file, seed, t_bits, top_k, names) in GOLDEN {
+            let m = model(FIXTURES[file]);
+            let mut buf = ScratchBuf::<64>::new();
+            let mut s = buf.scratch(&m).unwrap();
+            let mut rng = Pcg32::from_seed(seed);
+            let cfg = SampleConfig { temperature: f32::from_bits(t_bits), top_k, max_len: 32 };
+            let mut out = heapless::String::<32>::new();
+            for want in names {
+                generate(&m, &mut s, &mut rng, &cfg, "", &mut out).unwrap();
+                defmt::assert_eq!(out.as_str(), want, "fixture {} seed {}", file, seed);
+            }
+        }
+    }
+
+    #[test]
+    fn nll_matches_the_host_to_the_last_bit() {
+        for (file, &(sum_bits, count)) in NLL.iter().enumerate() {
+            let m = model(FIXTURES[file]);
+            let mut buf = ScratchBuf::<64>::new();
+            let mut s = buf.scratch(&m).unwrap();
+            let got = nll(&m, &mut s, WORDS.iter().copied()).unwrap();
+            defmt::assert_eq!(got.count, count);
+            defmt::assert_eq!(got.sum.to_bits(), sum_bits, "fixture {}", file);
+        }
+    }
+
+    #[test]
+    fn tanh_and_softmax_match_the_host_bit_for_bit() {
+        for &(x, y) in TANH {
+            let mut v = [f32::from_bits(x)];
+            kernels::tanh(&mut v);
+            defmt::assert_eq!(v[0].to_bits(), y);
+        }
+        let mut p = SOFTMAX_IN.map(f32::from_bits);
+        kernels::softmax(&mut p);
+        defmt::assert_eq!(p.map(f32::to_bits), SOFTMAX_OUT);
+    }
+
+    #[test]
+    fn softmax_extremes() {
+        let mut x = [1000.0f32, -1000.0, 0.0];
+        kernels::softmax(&mut x);
+        defmt::assert_eq!(x, [1.0, 0.0, 0.0]);
+        let mut x = [f32::NEG_INFINITY; 4];
+        kernels::softmax(&mut x);
+        defmt::assert_eq!(x, [0.25; 4]);
+    }
+
+    #[test]
+    fn pcg32_reference_vectors() {
+        let mut rng = Pcg32::new(42, 54);
+        let got = [(); 6].map(|_| rng.next_u32());
+        defmt::assert_eq!(got, [0xa15c02b7, 0x7b47f409, 0xba1d3330, 0x83d2f293, 0xbfa4784b, 0xcbed606e]);
+    }
+
+    #[test]
+    fn damaged_models_are_rejected() {
+        let good = FIXTURES[1];
+        defmt::assert!(matches!(Model::from_bytes(&good[..good.len() - 1]), Err(DecodeError::CrcMismatch { .. })));
+        defmt::assert!(matches!(Model::from_bytes(&good[..3]), Err(DecodeError::TooShort { .. })));
+        let mut copy = [0u8; 2048];
+        let n = good.len();
+        copy[..n].copy_from_slice(good);
+        copy[n / 2] ^= 0x40;
+        defmt::assert!(matches!(Model::from_bytes(&copy[..n]), Err(DecodeError::CrcMismatch { .. })));
+        copy[0] = b'X';
+        defmt::assert!(matches!(Model::from_bytes(&copy[..n]), Err(DecodeError::BadMagic { .. })));
+    }
+
+    #[test]
+    fn argmax_generation_and_max_len() {
+        let m = model(FIXTURES[0]);
+        let mut buf = [0.0f32; 64];
+        let mut s = Scratch::new(&m, &mut buf).unwrap();
+        let mut rng = Pcg32::from_seed(0);
+        let mut out = heapless::String::<4>::new();
+        let cfg = SampleConfig { temperature: 0.0, top_k: 0, max_len: 3 };
+        let stop = generate(&m, &mut s, &mut rng, &cfg, "", &mut out).unwrap();
+        defmt::assert!(stop == Stop::MaxLen || out.len() < 3);
+    }
+}

@@ -1,0 +1,90 @@
+/*
+ * QEMU TCG plugin: counts guest instructions executed between two addresses, exactly and
+ * repeatably. Usage:
+ *   qemu-system-arm ... -plugin insn-count.so,start=0xADDR,stop=0xADDR -d plugin
+ * It prints "insns N" at exit, N being the instructions executed from the first arrival at
+ * `start` to the first arrival at `stop` (the firmware's bench_start/bench_stop markers).
+ *
+ * Debian's QEMU loads plugins but ships no qemu-plugin.h, so the few API-v1 declarations
+ * used here are written out below (they match QEMU 7.2's include/qemu/qemu-plugin.h).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef uint64_t qemu_plugin_id_t;
+typedef struct qemu_info_t qemu_info_t;
+struct qemu_plugin_tb;
+struct qemu_plugin_insn;
+enum qemu_plugin_op { QEMU_PLUGIN_INLINE_ADD_U64 };
+enum qemu_plugin_cb_flags { QEMU_PLUGIN_CB_NO_REGS };
+
+size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
+struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
+uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *insn);
+void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id,
+                                           void (*cb)(qemu_plugin_id_t, struct qemu_plugin_tb *));
+void qemu_plugin_register_vcpu_insn_exec_inline(struct qemu_plugin_insn *insn, enum qemu_plugin_op op,
+                                                void *ptr, uint64_t imm);
+void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *insn,
+                                            void (*cb)(unsigned int vcpu_index, void *userdata),
+                                            enum qemu_plugin_cb_flags flags, void *userdata);
+void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, void (*cb)(qemu_plugin_id_t, void *), void *userdata);
+void qemu_plugin_outs(const char *string);
+
+__attribute__((visibility("default"))) int qemu_plugin_version = 1;
+
+static uint64_t count;            /* every instruction executed so far */
+static uint64_t at_start, at_stop;
+static int seen_start, seen_stop;
+static uint64_t start_addr, stop_addr;
+
+static void on_start(unsigned int vcpu, void *u) {
+    (void)vcpu; (void)u;
+    if (!seen_start) { seen_start = 1; at_start = count; }
+}
+
+static void on_stop(unsigned int vcpu, void *u) {
+    (void)vcpu; (void)u;
+    if (seen_start && !seen_stop) { seen_stop = 1; at_stop = count; }
+}
+
+static void on_tb(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
+    (void)id;
+    size_t n = qemu_plugin_tb_n_insns(tb);
+    for (size_t i = 0; i < n; i++) {
+        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        uint64_t pc = qemu_plugin_insn_vaddr(insn);
+        if (pc == start_addr) qemu_plugin_register_vcpu_insn_exec_cb(insn, on_start, QEMU_PLUGIN_CB_NO_REGS, NULL);
+        if (pc == stop_addr) qemu_plugin_register_vcpu_insn_exec_cb(insn, on_stop, QEMU_PLUGIN_CB_NO_REGS, NULL);
+        qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &count, 1);
+    }
+}
+
+static void report_at_exit(qemu_plugin_id_t id, void *u) {
+    (void)id; (void)u;
+    char line[96];
+    if (seen_start && seen_stop)
+        snprintf(line, sizeof line, "insns %llu\n", (unsigned long long)(at_stop - at_start));
+    else
+        snprintf(line, sizeof line, "insns markers-not-reached\n");
+    qemu_plugin_outs(line);
+}
+
+__attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
+                                                               int argc, char **argv) {
+    (void)info;
+    for (int i = 0; i < argc; i++) {
+        /* Thumb symbols have bit 0 set; instruction addresses do not. */
+        if (strncmp(argv[i], "start=", 6) == 0) start_addr = strtoull(argv[i] + 6, NULL, 0) & ~1ULL;
+        if (strncmp(argv[i], "stop=", 5) == 0) stop_addr = strtoull(argv[i] + 5, NULL, 0) & ~1ULL;
+    }
+    if (!start_addr || !stop_addr) {
+        qemu_plugin_outs("insn-count: pass start=ADDR,stop=ADDR\n");
+        return -1;
+    }
+    qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb);
+    qemu_plugin_register_atexit_cb(id, report_at_exit, NULL);
+    return 0;
+}
