@@ -651,6 +651,7 @@ fn load_run(run: &Path) -> anyhow::Result<Checkpoint> {
 }
 
 fn eval(cli: &Cli, run: &Path, say: &Say) -> anyhow::Result<serde_json::Value> {
+    let start = Instant::now();
     let ck = load_run(run)?;
     let cfg = &ck.config;
     let p = prepare(cfg)?;
@@ -668,9 +669,14 @@ fn eval(cli: &Cli, run: &Path, say: &Say) -> anyhow::Result<serde_json::Value> {
             split_losses(&m, &p, &device)
         }),
     };
+    // Training speed comes from the run's report; `seconds` here is this evaluation's time.
+    let trained: Option<serde_json::Value> =
+        std::fs::read(run.join("report.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let mut report = json!({
         "model": model_dir(cfg.model), "n_params": ck.params.count(),
         "train_loss": tr, "dev_loss": dv, "test_loss": te, "steps": ck.step,
+        "seconds": start.elapsed().as_secs_f64(),
+        "steps_per_second": trained.as_ref().and_then(|r| r.get("steps_per_second").cloned()),
     });
     say.line(format!("{}: train {tr:.4}  dev {dv:.4}  test {te:.4}", run.display()));
     for (name, key) in [("model-f32.mkmr", "runtime_test_nll_f32"), ("model-int8.mkmr", "runtime_test_nll_int8")] {

@@ -280,3 +280,36 @@ fn inspect_and_sample_reject_damaged_files() {
         }
     }
 }
+
+#[test]
+fn eval_reports_the_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let t = tiny_mlp(&data, dir.path(), "100", &[]);
+    let run = dir.path().join("mlp");
+    let e = ok_json(&["eval", "--run", run.to_str().unwrap(), "--json"]);
+    for key in ["model", "n_params", "train_loss", "dev_loss", "test_loss", "steps", "seconds", "steps_per_second"] {
+        assert!(e.get(key).is_some(), "missing {key} in {e}");
+    }
+    assert_eq!(e["test_loss"], t["test_loss"]);
+    assert!((e["runtime_test_nll_f32"].as_f64().unwrap() - e["test_loss"].as_f64().unwrap()).abs() < 1e-4);
+}
+
+#[test]
+fn an_exploding_loss_stops_training_and_keeps_the_last_good_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let out = dir.path().to_str().unwrap();
+    // A sane first run leaves a checkpoint at step 100.
+    tiny_mlp(&data, dir.path(), "100", &[]);
+    let good = std::fs::read(dir.path().join("mlp/checkpoint.json")).unwrap();
+    // Continuing it at an absurd learning rate must stop with a message, not write NaNs.
+    let mut args = vec!["train", "--model", "mlp", "--data", data.to_str().unwrap(), "--out", out];
+    args.extend(["--steps", "300", "--lr", "1e6", "--checkpoint-every", "1000", "--eval-every", "1000"]);
+    args.extend(TINY);
+    let err = fail(&args);
+    assert!(err.contains("training stopped at step") && err.contains("Lower --lr"), "{err}");
+    assert!(err.contains("last good checkpoint"), "{err}");
+    // The run directory still holds the earlier, loadable checkpoint.
+    assert_eq!(std::fs::read(dir.path().join("mlp/checkpoint.json")).unwrap(), good);
+}

@@ -1,7 +1,8 @@
 //! Fails on purpose, to prove a fault ends the run quickly with a non-zero exit instead of
 //! hanging CI: `CRASH=overflow` (at build time) recurses until the stack overflows (flip-link
-//! puts the stack at the bottom of RAM, so this faults), anything else executes an undefined
-//! instruction. Both must end in the HardFault handler (exit 102) or a QEMU lockup.
+//! puts the stack at the bottom of RAM, so this faults), `CRASH=panic` panics (exit 101),
+//! anything else executes an undefined instruction (HardFault handler, exit 102). Each must
+//! end the run at once with a non-zero exit (a stack overflow ends in a QEMU lockup).
 #![no_std]
 #![no_main]
 
@@ -23,6 +24,8 @@ fn main() -> ! {
         defmt::println!("overflowing the stack");
         let n = recurse(0, &mut [0; 64]);
         defmt::println!("unreachable {=u32}", n);
+    } else if option_env!("CRASH") == Some("panic") {
+        defmt::panic!("panicking on purpose");
     } else {
         defmt::println!("executing an undefined instruction");
         cortex_m::asm::udf();
