@@ -18,9 +18,14 @@ pub enum DataError {
     Empty { path: PathBuf },
     #[error("{path} line {line}: {word:?} contains the boundary symbol '{BOUNDARY}', which marks the start and end of words; remove or replace it")]
     BoundaryInLine { path: PathBuf, line: usize, word: String },
+    #[error("{path} has {n} words; the 80/10/10 split needs at least {MIN_WORDS} so that train, dev and test each get one")]
+    TooFewWords { path: PathBuf, n: usize },
     #[error("{path} uses {n} distinct symbols, more than the {max} a model supports; restrict the alphabet (e.g. lower-case the words)", max = MAX_VOCAB - 1)]
     TooManySymbols { path: PathBuf, n: usize },
 }
+
+/// Fewest words a dataset may have: with 10, the 80/10/10 split gives 8, 1 and 1.
+pub const MIN_WORDS: usize = 10;
 
 /// Symbols in id order: id 0 is the boundary token, then the data's symbols sorted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,6 +94,9 @@ impl Dataset {
         }
         if words.is_empty() {
             return Err(DataError::Empty { path: path.into() });
+        }
+        if words.len() < MIN_WORDS {
+            return Err(DataError::TooFewWords { path: path.into(), n: words.len() });
         }
         let vocab = Vocab::from_words(&words);
         if vocab.len() > MAX_VOCAB {

@@ -165,6 +165,7 @@ fn bad_datasets_name_the_problem() {
         (b"\n  \n\r\n", "holds no words"),
         (b"anna\nbo\xffb\n", "line 2: not valid UTF-8"),
         (b"anna\nst. louis\n", "line 2: \"st. louis\" contains the boundary symbol"),
+        (b"anna\n", "has 1 words; the 80/10/10 split needs at least 10"),
     ];
     for (bytes, want) in cases {
         let path = dir.path().join("data.txt");
@@ -188,7 +189,8 @@ fn bad_datasets_name_the_problem() {
 fn crlf_and_blank_lines_are_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crlf.txt");
-    std::fs::write(&path, b"anna\r\n\r\n  bob \r\ncarl\r\n").unwrap();
+    // Ten words (the fewest the split accepts) over the same three names.
+    std::fs::write(&path, b"anna\r\n\r\n  bob \r\ncarl\r\n".repeat(4)).unwrap();
     let out = dir.path().join("out");
     let r = ok_json(&[
         "train",
