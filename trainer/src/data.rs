@@ -18,7 +18,9 @@ pub enum DataError {
     Empty { path: PathBuf },
     #[error("{path} line {line}: {word:?} contains the boundary symbol '{BOUNDARY}', which marks the start and end of words; remove or replace it")]
     BoundaryInLine { path: PathBuf, line: usize, word: String },
-    #[error("{path} has {n} words; the 80/10/10 split needs at least {MIN_WORDS} so that train, dev and test each get one")]
+    #[error(
+        "{path} has {n} words; the 80/10/10 split needs at least {MIN_WORDS} so that train, dev and test each get one"
+    )]
     TooFewWords { path: PathBuf, n: usize },
     #[error("{path} uses {n} distinct symbols, more than the {max} a model supports; restrict the alphabet (e.g. lower-case the words)", max = MAX_VOCAB - 1)]
     TooManySymbols { path: PathBuf, n: usize },
