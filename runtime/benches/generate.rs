@@ -1,0 +1,74 @@
+//! Host sampling speed of the runtime: names/s and time per generated symbol for the bigram,
+//! the f32 MLP and the int8 MLP (the default models the firmware embeds). One iteration
+//! generates 100 names from a fixed seed, so every iteration does the same work.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use runtime::{
+    encode, generate, Header, Model, ModelKind, OwnedMatrix, Pcg32, Quant, SampleConfig, Scratch, Stop, Vocab,
+};
+use std::hint::black_box;
+
+const N: usize = 100;
+
+/// The counts bigram (+1 smoothing) of data/names.txt, as a model file.
+fn bigram_file() -> Vec<u8> {
+    let text = include_str!("../../data/names.txt");
+    let symbols: String = ".abcdefghijklmnopqrstuvwxyz".into();
+    let id = |c: char| symbols.chars().position(|s| s == c).unwrap_or(0);
+    let mut counts = vec![1.0f64; 27 * 27];
+    for w in text.lines() {
+        let mut prev = 0;
+        for next in w.chars().map(id).chain([0]) {
+            counts[prev * 27 + next] += 1.0;
+            prev = next;
+        }
+    }
+    let table: Vec<f32> = counts
+        .chunks(27)
+        .flat_map(|row| {
+            let total: f64 = row.iter().sum();
+            row.iter().map(move |c| (c / total).ln() as f32).collect::<Vec<_>>()
+        })
+        .collect();
+    let vocab = Vocab::new(&symbols).unwrap();
+    let header =
+        Header { kind: ModelKind::Bigram, vocab, block_size: 1, n_embd: 0, n_hidden: 0, quant: Quant::F32, card: "" };
+    let m = OwnedMatrix::f32(27, 27, &table).unwrap();
+    encode(&header, &runtime::Weights::Bigram { table: m.view() }).unwrap()
+}
+
+/// Generates `N` names from seed 1; returns the number of symbols (forward passes).
+fn run(model: &Model, scratch: &mut Scratch) -> usize {
+    let mut rng = Pcg32::from_seed(1);
+    let cfg = SampleConfig { temperature: 1.0, top_k: 0, max_len: 32 };
+    let mut name = heapless::String::<32>::new();
+    let mut symbols = 0;
+    for _ in 0..N {
+        let stop = generate(model, scratch, &mut rng, &cfg, "", &mut name).unwrap();
+        symbols += name.chars().count() + usize::from(stop == Stop::Boundary);
+    }
+    symbols
+}
+
+fn bench(c: &mut Criterion) {
+    let files: [(&str, Vec<u8>); 3] = [
+        ("bigram", bigram_file()),
+        ("mlp-f32", include_bytes!("../../firmware/models/names-mlp-f32.mkmr").to_vec()),
+        ("mlp-int8", include_bytes!("../../firmware/models/names-mlp-int8.mkmr").to_vec()),
+    ];
+    for (name, bytes) in &files {
+        let model = Model::from_bytes(bytes).unwrap();
+        let mut buf = vec![0.0; model.scratch_words()];
+        let mut scratch = Scratch::new(&model, &mut buf).unwrap();
+        let symbols = run(&model, &mut scratch);
+        let mut g = c.benchmark_group(format!("generate/{name}"));
+        g.throughput(Throughput::Elements(N as u64));
+        g.bench_function("names", |b| b.iter(|| black_box(run(&model, &mut scratch))));
+        g.throughput(Throughput::Elements(symbols as u64));
+        g.bench_function("symbols", |b| b.iter(|| black_box(run(&model, &mut scratch))));
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
