@@ -239,51 +239,19 @@ fn main() {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let say = Say { json: cli.json };
-    match &cli.command {
-        None => default_job(&cli, &say),
-        Some(Command::Train(args)) => {
-            let report = train(&cli, args, &say)?;
-            if cli.json {
-                println!("{report}");
-            }
-            Ok(())
-        }
-        Some(Command::Eval(args)) => {
-            let report = eval(&cli, &args.run, &say)?;
-            if cli.json {
-                println!("{report}");
-            }
-            Ok(())
-        }
-        Some(Command::Sample(args)) => {
-            let report = sample(args, &say)?;
-            if cli.json {
-                println!("{report}");
-            }
-            Ok(())
-        }
-        Some(Command::LrFind(args)) => {
-            let report = lr_find(&cli, args, &say)?;
-            if cli.json {
-                println!("{report}");
-            }
-            Ok(())
-        }
-        Some(Command::Export(args)) => {
-            let report = export_run(args, &say)?;
-            if cli.json {
-                println!("{report}");
-            }
-            Ok(())
-        }
-        Some(Command::Inspect(args)) => {
-            let report = inspect(&args.file, &say)?;
-            if cli.json {
-                println!("{report}");
-            }
-            Ok(())
-        }
+    let report = match &cli.command {
+        None => return default_job(&cli, &say),
+        Some(Command::Train(args)) => train(&cli, args, &say)?,
+        Some(Command::Eval(args)) => eval(&cli, &args.run, &say)?,
+        Some(Command::Sample(args)) => sample(args, &say)?,
+        Some(Command::LrFind(args)) => lr_find(&cli, args, &say)?,
+        Some(Command::Export(args)) => export_run(args, &say)?,
+        Some(Command::Inspect(args)) => inspect(&args.file, &say)?,
+    };
+    if cli.json {
+        println!("{report}");
     }
+    Ok(())
 }
 
 fn lr_find(cli: &Cli, args: &LrFindArgs, say: &Say) -> anyhow::Result<serde_json::Value> {
