@@ -3,6 +3,7 @@
 //! clear message when the loss becomes NaN or explodes.
 
 use crate::checkpoint::Checkpoint;
+use crate::config::{ModelChoice, TrainConfig};
 use crate::data::Examples;
 use crate::model::{cross_entropy, cross_entropy_sum, Net};
 use anyhow::bail;
@@ -80,14 +81,9 @@ where
     M::InnerModule: Net<B::InnerBackend>,
 {
     let cfg = ck.config.clone();
-    let mut optim = SgdConfig::new()
-        .with_weight_decay(
-            (cfg.weight_decay > 0.0 && cfg.model == crate::config::ModelChoice::Mlp)
-                .then(|| WeightDecayConfig::new(cfg.weight_decay as f32)),
-        )
-        .init::<B, M>();
+    let mut optim = sgd::<B, M>(&cfg);
     let mut rng = Pcg32::from_state(ck.rng.0, ck.rng.1);
-    let full_batch = cfg.model == crate::config::ModelChoice::NnBigram;
+    let full_batch = cfg.model == ModelChoice::NnBigram;
     let mut batcher = Batcher::<B>::new(train, cfg.batch_size, full_batch, device);
     let bar = progress(cfg.steps as u64, quiet);
     bar.set_position(ck.step as u64);
@@ -183,6 +179,14 @@ pub fn loss_of<B: Backend, M: Net<B>>(model: &M, x: Tensor<B, 2, Int>, y: Tensor
     }
 }
 
+/// Plain SGD with the run's weight decay. The neural bigram's `weight_decay` is its penalty
+/// `reg * mean(W^2)` inside the loss (the lecture's form), so SGD adds none for it.
+pub fn sgd<B: AutodiffBackend, M: AutodiffModule<B>>(cfg: &TrainConfig) -> impl Optimizer<M, B> {
+    let decay = (cfg.weight_decay > 0.0 && cfg.model == ModelChoice::Mlp)
+        .then(|| WeightDecayConfig::new(cfg.weight_decay as f32));
+    SgdConfig::new().with_weight_decay(decay).init::<B, M>()
+}
+
 /// One optimisation step: draw a minibatch, compute the objective, read it, step. Returns
 /// the updated model and the loss before the step.
 pub fn sgd_step<B, M, O>(model: M, optim: &mut O, batcher: &mut Batcher<B>, rng: &mut Pcg32, lr: f64) -> (M, f32)
@@ -200,14 +204,12 @@ where
 
 /// Trains in memory with `cfg`'s schedule and seed, without evaluation or checkpoints: for
 /// tests and fixtures that need a small model in seconds.
-pub fn fit<B, M>(mut model: M, cfg: &crate::config::TrainConfig, train: &Examples, device: &B::Device) -> M
+pub fn fit<B, M>(mut model: M, cfg: &TrainConfig, train: &Examples, device: &B::Device) -> M
 where
     B: AutodiffBackend,
     M: Net<B> + AutodiffModule<B>,
 {
-    let mut optim = SgdConfig::new()
-        .with_weight_decay((cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32)))
-        .init::<B, M>();
+    let mut optim = sgd::<B, M>(cfg);
     let mut rng = Pcg32::new(cfg.seed, 2);
     let mut batcher = Batcher::<B>::new(train, cfg.batch_size, false, device);
     for step in 0..cfg.steps {
