@@ -78,31 +78,30 @@ struct InspectArgs {
 
 #[derive(Args, Debug)]
 struct LrFindArgs {
-    /// Which model: mlp or nn-bigram.
-    #[arg(long, value_enum, default_value_t = ModelChoice::Mlp)]
-    model: ModelChoice,
-    /// Starting settings (see `train --help`).
-    #[arg(long, value_enum, default_value_t = Preset::Default)]
-    preset: Preset,
-    /// TOML file with TrainConfig fields.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Output directory; the plot goes into OUT/MODEL/lr-find.png.
-    #[arg(long, default_value = "out")]
-    out: PathBuf,
+    /// The model and its settings; the plot goes into OUT/MODEL/lr-find.png.
+    #[command(flatten)]
+    spec: RunSpec,
     /// Smallest rate of the sweep.
     #[arg(long, default_value_t = 1e-3)]
     min_lr: f64,
     /// Largest rate of the sweep.
     #[arg(long, default_value_t = 1.0)]
     max_lr: f64,
-    #[command(flatten)]
-    overrides: Overrides,
 }
 
 #[derive(Args, Debug)]
 struct TrainArgs {
-    /// Which model to train.
+    #[command(flatten)]
+    spec: RunSpec,
+    /// Continue from OUT/MODEL/checkpoint.json with the same data order and RNG state.
+    #[arg(long)]
+    resume: bool,
+}
+
+/// Which model, its settings (preset -> config file -> flags) and where its run goes.
+#[derive(Args, Debug, Clone)]
+struct RunSpec {
+    /// Which model.
     #[arg(long, value_enum, default_value_t = ModelChoice::Mlp)]
     model: ModelChoice,
     /// Starting settings for the MLP: `default` (the lecture's shape) or `large`.
@@ -114,9 +113,6 @@ struct TrainArgs {
     /// Output directory; the run goes into OUT/MODEL (e.g. out/mlp).
     #[arg(long, default_value = "out")]
     out: PathBuf,
-    /// Continue from OUT/MODEL/checkpoint.json with the same data order and RNG state.
-    #[arg(long)]
-    resume: bool,
     #[command(flatten)]
     overrides: Overrides,
 }
@@ -255,21 +251,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn lr_find(cli: &Cli, args: &LrFindArgs, say: &Say) -> anyhow::Result<serde_json::Value> {
-    if args.model == ModelChoice::Bigram {
+    if args.spec.model == ModelChoice::Bigram {
         bail!("the counts bigram has no learning rate; use --model mlp or nn-bigram");
     }
     if !(args.min_lr > 0.0 && args.max_lr > args.min_lr) {
         bail!("need 0 < --min-lr < --max-lr (got {} and {})", args.min_lr, args.max_lr);
     }
-    let train_args = TrainArgs {
-        model: args.model,
-        preset: args.preset,
-        config: args.config.clone(),
-        out: args.out.clone(),
-        resume: false,
-        overrides: Overrides { steps: Some(args.overrides.steps.unwrap_or(1000)), ..args.overrides.clone() },
-    };
-    let cfg = resolve_config(&train_args)?;
+    let o = &args.spec.overrides;
+    let spec =
+        RunSpec { overrides: Overrides { steps: Some(o.steps.unwrap_or(1000)), ..o.clone() }, ..args.spec.clone() };
+    let cfg = resolve_config(&spec)?;
     let p = prepare(&cfg)?;
     let v = p.ds.vocab.len();
     let range = (args.min_lr, args.max_lr);
@@ -286,7 +277,7 @@ fn lr_find(cli: &Cli, args: &LrFindArgs, say: &Say) -> anyhow::Result<serde_json
         }
     });
     let suggested = training::suggest_lr(&sweep).context("the sweep diverged at once; lower --min-lr")?;
-    let dir = args.out.join(model_dir(cfg.model));
+    let dir = spec.out.join(model_dir(cfg.model));
     std::fs::create_dir_all(&dir)?;
     let (lrs, losses): (Vec<f64>, Vec<f64>) = sweep.iter().copied().unzip();
     let plot_path = dir.join("lr-find.png");
@@ -307,14 +298,14 @@ fn lr_find(cli: &Cli, args: &LrFindArgs, say: &Say) -> anyhow::Result<serde_json
 fn default_job(cli: &Cli, say: &Say) -> anyhow::Result<()> {
     let mut reports = vec![];
     for model in [ModelChoice::Bigram, ModelChoice::Mlp] {
-        let args = TrainArgs {
+        let spec = RunSpec {
             model,
             preset: Preset::Default,
             config: None,
             out: "out".into(),
-            resume: false,
             overrides: Overrides::default(),
         };
+        let args = TrainArgs { spec, resume: false };
         reports.push(train(cli, &args, say)?);
     }
     let sample_args = SampleArgs {
@@ -337,7 +328,7 @@ fn default_job(cli: &Cli, say: &Say) -> anyhow::Result<()> {
 }
 
 /// The configuration of a run: preset, then config file, then flags.
-fn resolve_config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
+fn resolve_config(args: &RunSpec) -> anyhow::Result<TrainConfig> {
     let mut cfg = TrainConfig::preset(args.model, args.preset);
     if let Some(path) = &args.config {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
@@ -386,18 +377,19 @@ fn prepare(cfg: &TrainConfig) -> anyhow::Result<Prepared> {
 }
 
 fn train(cli: &Cli, args: &TrainArgs, say: &Say) -> anyhow::Result<serde_json::Value> {
-    let files = RunFiles { dir: args.out.join(model_dir(args.model)) };
+    let spec = &args.spec;
+    let files = RunFiles { dir: spec.out.join(model_dir(spec.model)) };
     let (cfg, resumed) = if args.resume {
         // The checkpoint's settings win; only --steps may change (to extend the run).
         let ck = Checkpoint::load(&files.checkpoint()).context("--resume needs a checkpoint from an earlier run")?;
         let mut cfg = ck.config.clone();
-        apply_overrides(&mut cfg, &args.overrides);
-        if (TrainConfig { steps: ck.config.steps, ..cfg.clone() }) != ck.config || args.config.is_some() {
+        apply_overrides(&mut cfg, &spec.overrides);
+        if (TrainConfig { steps: ck.config.steps, ..cfg.clone() }) != ck.config || spec.config.is_some() {
             bail!("--resume continues with the checkpoint's settings; only --steps may be given");
         }
         (cfg, Some(ck))
     } else {
-        (resolve_config(args)?, None)
+        (resolve_config(spec)?, None)
     };
     let p = prepare(&cfg)?;
     std::fs::create_dir_all(&files.dir).with_context(|| format!("cannot create {}", files.dir.display()))?;
