@@ -65,6 +65,30 @@ mod tests {
     }
 
     #[test]
+    fn fast_linear_kernels_equal_the_reference_bit_for_bit() {
+        // Shapes with a remainder row (n_out = 7) and the MLP's own (30 -> 200 is too big for
+        // the M0's stack here, so 30 -> 27).
+        const N_IN: usize = 30;
+        let mut rng = Pcg32::from_seed(5);
+        for n_out in [7usize, 27] {
+            let mut r = |s: f32| (rng.next_f32() * 2.0 - 1.0) * s;
+            let x: [f32; N_IN] = core::array::from_fn(|_| r(3.0));
+            let w: [[u8; 4]; N_IN * 27] = core::array::from_fn(|_| r(1.0).to_le_bytes());
+            let q: [i8; N_IN * 27] = core::array::from_fn(|_| (r(1.0) * 127.0) as i8);
+            let s: [[u8; 4]; 27] = core::array::from_fn(|_| r(0.01).abs().to_le_bytes());
+            let b: [[u8; 4]; 27] = core::array::from_fn(|_| r(1.0).to_le_bytes());
+            let (w, q, s, b) = (&w[..N_IN * n_out], &q[..N_IN * n_out], &s[..n_out], &b[..n_out]);
+            let (mut want, mut got) = ([0.0f32; 27], [0.0f32; 27]);
+            kernels::linear_f32(&mut want[..n_out], &x, w, b);
+            kernels::linear_f32_x4(&mut got[..n_out], &x, w, b);
+            defmt::assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits));
+            kernels::linear_i8(&mut want[..n_out], &x, q, s, b);
+            kernels::linear_i8_x4(&mut got[..n_out], &x, q, s, b);
+            defmt::assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits));
+        }
+    }
+
+    #[test]
     fn softmax_extremes() {
         let mut x = [1000.0f32, -1000.0, 0.0];
         kernels::softmax(&mut x);

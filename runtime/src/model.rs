@@ -143,8 +143,8 @@ fn embed(out: &mut [f32], m: &Matrix, row: usize) {
 /// `out = m x + b` in the encoding of `m`.
 fn linear(out: &mut [f32], x: &[f32], m: &Matrix, b: &[F32Le]) {
     match m.data() {
-        MatrixData::F32(w) => kernels::linear_f32(out, x, w, b),
-        MatrixData::I8 { scales, values } => kernels::linear_i8(out, x, values, scales, b),
+        MatrixData::F32(w) => kernels::linear_f32_x4(out, x, w, b),
+        MatrixData::I8 { scales, values } => kernels::linear_i8_x4(out, x, values, scales, b),
     }
 }
 

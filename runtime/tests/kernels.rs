@@ -1,6 +1,9 @@
 //! Kernels against f64 references, with the tolerances stated per test.
 
-use runtime::kernels::{argmax, dequant_i8, linear_f32, linear_i8, logsumexp, softmax, tanh};
+use proptest::prelude::*;
+use runtime::kernels::{
+    argmax, dequant_i8, linear_f32, linear_f32_x4, linear_i8, linear_i8_x4, logsumexp, softmax, tanh,
+};
 use runtime::to_words;
 
 fn softmax_f64(x: &[f32]) -> Vec<f64> {
@@ -134,4 +137,35 @@ fn kernels_tolerate_short_slices_without_panicking() {
     assert_eq!(out, [3.5, 9.0, 9.0]);
     linear_i8(&mut out, &[], &[], &[], &to_words(&[1.0, 2.0]));
     assert_eq!(out, [1.0, 2.0, 9.0]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// The four-rows-at-a-time kernels give the reference kernels' results bit for bit, for
+    /// every shape (row counts that are not multiples of 4 included) and extreme values.
+    #[test]
+    fn fast_linear_kernels_equal_the_reference_bit_for_bit(
+        n_in in 0usize..40,
+        n_out in 0usize..23,
+        seed in any::<u64>(),
+        scale in prop::sample::select(vec![1e-3f32, 1.0, 30.0, 1e30]),
+    ) {
+        let mut rng = runtime::Pcg32::from_seed(seed);
+        let mut r = |s: f32| (rng.next_f32() * 2.0 - 1.0) * s;
+        let x: Vec<f32> = (0..n_in).map(|_| r(scale)).collect();
+        let w: Vec<f32> = (0..n_in * n_out).map(|_| r(1.0)).collect();
+        let b: Vec<f32> = (0..n_out).map(|_| r(1.0)).collect();
+        let q: Vec<i8> = w.iter().map(|v| (v * 127.0) as i8).collect();
+        let s: Vec<f32> = (0..n_out).map(|_| r(0.01).abs()).collect();
+        let (w, b, s) = (to_words(&w), to_words(&b), to_words(&s));
+        let (mut want, mut got) = (vec![0.0f32; n_out], vec![0.0f32; n_out]);
+        linear_f32(&mut want, &x, &w, &b);
+        linear_f32_x4(&mut got, &x, &w, &b);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&got), bits(&want));
+        linear_i8(&mut want, &x, &q, &s, &b);
+        linear_i8_x4(&mut got, &x, &q, &s, &b);
+        prop_assert_eq!(bits(&got), bits(&want));
+    }
 }
