@@ -315,3 +315,16 @@ fn an_exploding_loss_stops_training_and_keeps_the_last_good_checkpoint() {
     // The run directory still holds the earlier, loadable checkpoint.
     assert_eq!(std::fs::read(dir.path().join("mlp/checkpoint.json")).unwrap(), good);
 }
+
+#[test]
+fn a_context_longer_than_every_word_still_trains_and_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let out = dir.path().to_str().unwrap();
+    let mut args = vec!["train", "--model", "mlp", "--json", "--data", data.to_str().unwrap(), "--out", out];
+    args.extend(["--steps", "200", "--block-size", "40", "--n-embd", "2", "--n-hidden", "8"]);
+    let r = ok_json(&args);
+    assert!(r["dev_loss"].as_f64().unwrap().is_finite());
+    let s = ok_json(&["sample", "--run", dir.path().join("mlp").to_str().unwrap(), "-n", "5", "--json"]);
+    assert_eq!(s["names"].as_array().unwrap().len(), 5);
+}
