@@ -1,10 +1,12 @@
 //! Host sampling speed of the runtime: names/s and time per generated symbol for the bigram,
 //! the f32 MLP and the int8 MLP (the default models the firmware embeds). One iteration
-//! generates 100 names from a fixed seed, so every iteration does the same work.
+//! generates 100 names from a fixed seed, so every iteration does the same work; the batched
+//! variant generates 100 names, name i from seed i, all at once (`generate_batch`).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use runtime::{
-    encode, generate, Header, Model, ModelKind, OwnedMatrix, Pcg32, Quant, SampleConfig, Scratch, Stop, Vocab,
+    batch_scratch_words, encode, generate, generate_batch, BatchScratch, Header, Model, ModelKind, OwnedMatrix, Pcg32,
+    Quant, SampleConfig, Scratch, Stop, Vocab,
 };
 use std::hint::black_box;
 
@@ -50,6 +52,13 @@ fn run(model: &Model, scratch: &mut Scratch) -> usize {
     symbols
 }
 
+/// Generates `N` names at once, name `i` from `Pcg32::from_seed(i)`.
+fn run_batch(model: &Model, scratch: &mut BatchScratch, outs: &mut [heapless::String<32>]) {
+    let mut rngs: Vec<Pcg32> = (0..N as u64).map(Pcg32::from_seed).collect();
+    let cfg = SampleConfig { temperature: 1.0, top_k: 0, max_len: 32 };
+    generate_batch(model, scratch, &mut rngs, &cfg, "", outs).unwrap();
+}
+
 fn bench(c: &mut Criterion) {
     let files: [(&str, Vec<u8>); 3] = [
         ("bigram", bigram_file()),
@@ -66,9 +75,38 @@ fn bench(c: &mut Criterion) {
         g.bench_function("names", |b| b.iter(|| black_box(run(&model, &mut scratch))));
         g.throughput(Throughput::Elements(symbols as u64));
         g.bench_function("symbols", |b| b.iter(|| black_box(run(&model, &mut scratch))));
+        let h = model.header();
+        let mut bbuf = vec![0.0; batch_scratch_words(h.vocab.len(), h.block_size, h.n_embd, h.n_hidden, N)];
+        let mut bs = BatchScratch::new(&model, N, &mut bbuf).unwrap();
+        let mut outs = vec![heapless::String::<32>::new(); N];
+        g.throughput(Throughput::Elements(N as u64));
+        g.bench_function("names-batched", |b| b.iter(|| run_batch(&model, &mut bs, black_box(&mut outs))));
         g.finish();
     }
 }
 
-criterion_group!(benches, bench);
+/// The non-matmul cost of one symbol of the default MLP: 200 tanh (hidden layer) and a
+/// 27-way softmax (its 27 expf), both through libm as the runtime must.
+fn per_symbol_transcendentals(c: &mut Criterion) {
+    let mut g = c.benchmark_group("per-symbol");
+    let h: Vec<f32> = (0..200).map(|i| (i as f32 - 100.0) * 0.03).collect();
+    let logits: Vec<f32> = (0..27).map(|i| (i as f32 * 0.77).sin() * 4.0).collect();
+    g.bench_function("tanh-200", |b| {
+        let mut v = h.clone();
+        b.iter(|| {
+            v.copy_from_slice(&h);
+            runtime::kernels::tanh(black_box(&mut v));
+        })
+    });
+    g.bench_function("softmax-27", |b| {
+        let mut v = logits.clone();
+        b.iter(|| {
+            v.copy_from_slice(&logits);
+            runtime::kernels::softmax(black_box(&mut v));
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, per_symbol_transcendentals);
 criterion_main!(benches);

@@ -92,6 +92,7 @@ impl Format for Error {
             BoundaryInWord => write!(f, "boundary token inside a word"),
             PrefixTooLong { len, max } => write!(f, "prefix of {=usize} symbols, at most {=usize}", len, max),
             BadTemperature => write!(f, "bad temperature"),
+            BatchSize { n, capacity } => write!(f, "batch of {=usize} names, capacity {=usize}", n, capacity),
         }
     }
 }

@@ -128,6 +128,8 @@ pub enum Error {
     PrefixTooLong { len: usize, max: usize },
     /// Temperature must be a finite number >= 0 (0 means argmax).
     BadTemperature,
+    /// A batch of `n` names does not fit (`capacity`), or the RNG and output counts differ.
+    BatchSize { n: usize, capacity: usize },
 }
 
 impl fmt::Display for Error {
@@ -152,6 +154,10 @@ impl fmt::Display for Error {
             BoundaryInWord => write!(f, "words and prefixes cannot contain the boundary token '.'"),
             PrefixTooLong { len, max } => write!(f, "prefix has {len} symbols but at most {max} fit"),
             BadTemperature => write!(f, "temperature must be a finite number >= 0 (0 picks the most likely symbol)"),
+            BatchSize { n, capacity } => write!(
+                f,
+                "a batch of {n} names does not fit a scratch for {capacity} (or the RNG and output counts differ); make a BatchScratch for this many"
+            ),
         }
     }
 }

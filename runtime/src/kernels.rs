@@ -127,6 +127,64 @@ pub fn linear_i8_x4(out: &mut [f32], x: &[f32], w: &[i8], scales: &[F32Le], b: &
     }
 }
 
+/// [`linear_f32`] over a batch in feature-major layout: `out_t[i][k] = sum_j w[i, j] *
+/// x_t[j][k] + b[i]`. The inner loop runs over the batch (independent lanes, so it
+/// vectorises), and each output is still summed over `j` in order from 0.0 and then offset by
+/// its bias: column `k` is bit-identical to [`linear_f32`] on example `k`.
+///
+/// `out_t: [n_out * n_batch]`, `x_t: [n_in * n_batch]`, `w: [n_out, n_in]`, `b: [n_out]`.
+pub fn linear_f32_batch(out_t: &mut [f32], x_t: &[f32], n_batch: usize, w: &[F32Le], b: &[F32Le]) {
+    let Some(n_in) = x_t.len().checked_div(n_batch) else { return };
+    if n_in == 0 {
+        // As the reference: no inputs, the output is the bias.
+        for (o, bias) in out_t.chunks_exact_mut(n_batch).zip(b) {
+            o.fill(f32_le(bias));
+        }
+        return;
+    }
+    for ((o, row), bias) in out_t.chunks_exact_mut(n_batch).zip(w.chunks_exact(n_in)).zip(b) {
+        o.fill(0.0);
+        for (wj, xj) in row.iter().zip(x_t.chunks_exact(n_batch)) {
+            let wj = f32_le(wj);
+            for (ok, xk) in o.iter_mut().zip(xj) {
+                *ok += wj * xk;
+            }
+        }
+        let bias = f32_le(bias);
+        for ok in o.iter_mut() {
+            *ok += bias;
+        }
+    }
+}
+
+/// [`linear_i8`] over a batch in feature-major layout; column `k` is bit-identical to
+/// [`linear_i8`] on example `k` (see [`linear_f32_batch`]).
+///
+/// `out_t: [n_out * n_batch]`, `x_t: [n_in * n_batch]`, `w: [n_out, n_in]`, `scales, b: [n_out]`.
+pub fn linear_i8_batch(out_t: &mut [f32], x_t: &[f32], n_batch: usize, w: &[i8], scales: &[F32Le], b: &[F32Le]) {
+    let Some(n_in) = x_t.len().checked_div(n_batch) else { return };
+    if n_in == 0 {
+        for (o, bias) in out_t.chunks_exact_mut(n_batch).zip(b) {
+            o.fill(f32_le(bias));
+        }
+        return;
+    }
+    let rows = out_t.chunks_exact_mut(n_batch).zip(w.chunks_exact(n_in)).zip(scales);
+    for (((o, row), scale), bias) in rows.zip(b) {
+        o.fill(0.0);
+        for (&q, xj) in row.iter().zip(x_t.chunks_exact(n_batch)) {
+            let q = f32::from(q);
+            for (ok, xk) in o.iter_mut().zip(xj) {
+                *ok += q * xk;
+            }
+        }
+        let (scale, bias) = (f32_le(scale), f32_le(bias));
+        for ok in o.iter_mut() {
+            *ok = *ok * scale + bias;
+        }
+    }
+}
+
 /// `x[i] = tanh(x[i])` with `libm::tanhf`.
 pub fn tanh(x: &mut [f32]) {
     for v in x {

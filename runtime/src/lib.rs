@@ -40,6 +40,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod batch;
 mod error;
 pub mod eval;
 pub mod format;
@@ -56,6 +57,7 @@ pub mod vocab;
 #[cfg(feature = "defmt")]
 mod defmt_impls;
 
+pub use batch::{batch_scratch_words, generate_batch, BatchScratch, MAX_BATCH};
 pub use error::{DecodeError, Error};
 pub use eval::{nll, Nll};
 #[cfg(feature = "alloc")]
