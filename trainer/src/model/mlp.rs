@@ -77,8 +77,8 @@ impl<B: Backend> Net<B> for Mlp<B> {
         let [_, n_embd] = self.c.dims();
         let emb = self.c.val().select(0, x.reshape([n * block_size])); // [n * block, n_embd]
         let emb = emb.reshape([n, block_size * n_embd]); // [n, block * n_embd]
-                                                         // [n, n_hidden]
-        let pre = emb.matmul(self.w1.val()) + self.b1.val().unsqueeze::<2>();
+        let pre = emb.matmul(self.w1.val()) + self.b1.val().unsqueeze::<2>(); // [n, n_hidden]
+
         // tanh(x) = 2 sigmoid(2x) - 1: BURN.md measured it 1.8x faster than Burn's tanh on flex
         // (the built-in's backward pass recomputes a scalar tanhf), and it is safe for large |x|.
         let h = sigmoid(pre * 2.0) * 2.0 - 1.0;
