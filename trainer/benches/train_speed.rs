@@ -10,7 +10,6 @@
 //! else the project's `data/names.txt`. `cargo bench -p trainer [--features ndarray]`.
 
 use burn::module::AutodiffModule;
-use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use runtime::Pcg32;
@@ -19,7 +18,7 @@ use std::time::{Duration, Instant};
 use trainer::config::{ModelChoice, Preset, TrainConfig};
 use trainer::data::{Dataset, Examples};
 use trainer::model::mlp::{Mlp, MlpConfig};
-use trainer::training::{evaluate, loss_of, Batcher};
+use trainer::training::{evaluate, sgd, sgd_step, Batcher};
 
 struct Data {
     name: String,
@@ -51,7 +50,7 @@ fn model<B: Backend>(cfg: &TrainConfig, vocab_size: usize, device: &B::Device) -
 fn steps_per_second<B: AutodiffBackend>(d: &Data, batch: usize, device: &B::Device) -> f64 {
     let cfg = TrainConfig::preset(ModelChoice::Mlp, Preset::Default);
     let mut m = model::<B>(&cfg, d.vocab_size, device);
-    let mut optim = SgdConfig::new().init::<B, Mlp<B>>();
+    let mut optim = sgd::<B, Mlp<B>>(&cfg);
     let mut batcher = Batcher::<B>::new(&d.train, batch, false, device);
     let mut rng = Pcg32::new(1, 2);
     let (warmup, steps) = (300, 3000);
@@ -60,11 +59,7 @@ fn steps_per_second<B: AutodiffBackend>(d: &Data, batch: usize, device: &B::Devi
         if i == warmup {
             start = Instant::now();
         }
-        let (x, y) = batcher.next(&mut rng);
-        let loss = loss_of(&m, x, y);
-        let _: f32 = loss.clone().into_scalar().elem();
-        let grads = GradientsParams::from_grads(loss.backward(), &m);
-        m = optim.step(0.1, m, grads);
+        m = sgd_step(m, &mut optim, &mut batcher, &mut rng, 0.1).0;
     }
     steps as f64 / start.elapsed().as_secs_f64()
 }
@@ -77,17 +72,13 @@ fn time_to_dev<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Option<(usize, f64, f64)> {
     let mut m = model::<B>(cfg, d.vocab_size, device);
-    let mut optim = SgdConfig::new().init::<B, Mlp<B>>();
+    let mut optim = sgd::<B, Mlp<B>>(cfg);
     let mut batcher = Batcher::<B>::new(&d.train, cfg.batch_size, false, device);
     let mut rng = Pcg32::new(cfg.seed, 2);
     let mut trained = Duration::ZERO;
     for step in 0..cfg.steps {
         let t = Instant::now();
-        let (x, y) = batcher.next(&mut rng);
-        let loss = loss_of(&m, x, y);
-        let _: f32 = loss.clone().into_scalar().elem();
-        let grads = GradientsParams::from_grads(loss.backward(), &m);
-        m = optim.step(cfg.lr_at(step), m, grads);
+        m = sgd_step(m, &mut optim, &mut batcher, &mut rng, cfg.lr_at(step)).0;
         trained += t.elapsed();
         if (step + 1) % 2000 == 0 {
             let dev = evaluate(&m.valid(), &d.dev, device);

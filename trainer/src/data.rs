@@ -59,6 +59,12 @@ impl Vocab {
         self.symbols.iter().collect()
     }
 
+    /// The ids a word predicts, in order: each symbol's, then the boundary's (0). Every
+    /// symbol of a loaded dataset is in its vocabulary; an unknown one would read as 0.
+    pub fn targets<'a>(&'a self, word: &'a str) -> impl Iterator<Item = u8> + 'a {
+        word.chars().map(|c| self.id(c).unwrap_or(0)).chain(std::iter::once(0))
+    }
+
     pub fn id(&self, c: char) -> Option<u8> {
         self.symbols.iter().position(|&s| s == c).and_then(|i| u8::try_from(i).ok())
     }
@@ -148,8 +154,7 @@ impl Examples {
         let mut ctx = vec![0u8; block_size];
         for w in words {
             ctx.fill(0);
-            let ids = w.as_ref().chars().map(|c| vocab.id(c).unwrap_or(0)).chain(std::iter::once(0));
-            for id in ids {
+            for id in vocab.targets(w.as_ref()) {
                 ex.x.extend_from_slice(&ctx);
                 ex.y.push(id);
                 if block_size > 0 {

@@ -429,24 +429,31 @@ fn train_bigram(cfg: &TrainConfig, p: &Prepared, files: &RunFiles, say: &Say) ->
     use model::bigram::{counts, log_probs, nll};
     let start = Instant::now();
     let vocab = &p.ds.vocab;
-    let lp = log_probs(&counts(&p.splits.train, vocab), cfg.smoothing);
+    let lp = train_log_probs(p, cfg.smoothing);
     let (tr, dv, te) =
         (nll(&lp, vocab, &p.splits.train), nll(&lp, vocab, &p.splits.dev), nll(&lp, vocab, &p.splits.test));
     // The lecture's figure: fitted on every word, evaluated on every word.
-    let all = nll(&log_probs(&counts(&p.ds.words, vocab), cfg.smoothing), vocab, &p.ds.words);
+    let all_counts = counts(&p.ds.words, vocab);
+    let all = nll(&log_probs(&all_counts, cfg.smoothing), vocab, &p.ds.words);
     let seconds = start.elapsed().as_secs_f64();
     say.line(format!("bigram counts: train {tr:.4}  dev {dv:.4}  test {te:.4}  (all words: {all:.4})"));
     let table: Vec<f32> = lp.iter().map(|&v| v as f32).collect();
     let card = card_lines(cfg, p, &[("train_loss", tr), ("dev_loss", dv), ("test_loss", te), ("nll_all", all)]);
     let exports = write_exports(files, &vocab.as_string(), &export::Source::Bigram { table: &table }, p, &card, say)?;
     // The lecture's picture: counts over every word.
-    plot::bigram_heatmap(&files.dir.join("bigram-counts.png"), &counts(&p.ds.words, vocab), &vocab.as_string())?;
+    plot::bigram_heatmap(&files.dir.join("bigram-counts.png"), &all_counts, &vocab.as_string())?;
     Ok(json!({
         "model": "bigram", "n_params": vocab.len() * vocab.len(),
         "train_loss": tr, "dev_loss": dv, "test_loss": te, "nll_all": all,
         "steps": 0, "seconds": seconds, "steps_per_second": 0.0,
         "out": files.dir, "export": exports,
     }))
+}
+
+/// The counts bigram fitted on the training split: `[vocab, vocab]` log-probabilities.
+fn train_log_probs(p: &Prepared, smoothing: f64) -> Vec<f64> {
+    use model::bigram::{counts, log_probs};
+    log_probs(&counts(&p.splits.train, &p.ds.vocab), smoothing)
 }
 
 /// The training provenance that opens a model card.
@@ -574,7 +581,7 @@ fn train_neural<B: burn::tensor::backend::AutodiffBackend>(
             let w = &params.get("W")?.values;
             report["export"] = write_exports(files, &vocab, &export::Source::Bigram { table: w }, p, &card, say)?;
             // How close W gets to the log of the smoothed counts (both as row-normalised log-probs).
-            let lp = model::bigram::log_probs(&model::bigram::counts(&p.splits.train, &p.ds.vocab), 1.0);
+            let lp = train_log_probs(p, 1.0);
             let diff = w_vs_counts(w, &lp, v);
             say.line(format!("nn-bigram: mean |log_softmax(W) - log P_counts| = {diff:.4}"));
             report["w_vs_log_counts_mean_abs"] = json!(diff);
@@ -605,7 +612,7 @@ fn split_losses<B: burn::prelude::Backend, M: Net<B>>(m: &M, p: &Prepared, devic
 
 /// Loads a run's checkpoint and configuration.
 fn load_run(run: &Path) -> anyhow::Result<Checkpoint> {
-    Checkpoint::load(&run.join("checkpoint.json")).with_context(|| {
+    Checkpoint::load(&RunFiles { dir: run.to_path_buf() }.checkpoint()).with_context(|| {
         format!("{} is not a finished training run; train one with `trainer train --out ...`", run.display())
     })
 }
@@ -639,14 +646,12 @@ fn eval(cli: &Cli, run: &Path, say: &Say) -> anyhow::Result<serde_json::Value> {
         "steps_per_second": trained.as_ref().and_then(|r| r.get("steps_per_second").cloned()),
     });
     say.line(format!("{}: train {tr:.4}  dev {dv:.4}  test {te:.4}", run.display()));
-    for (name, key) in [("model-f32.mkmr", "runtime_test_nll_f32"), ("model-int8.mkmr", "runtime_test_nll_int8")] {
+    for (quant, key) in [(Quant::F32, "runtime_test_nll_f32"), (Quant::Int8PerRow, "runtime_test_nll_int8")] {
+        let name = export::file_name(quant);
         let path = run.join(name);
         if let Ok(bytes) = std::fs::read(&path) {
-            let model =
-                Model::from_bytes(&bytes).with_context(|| format!("{} is not a valid model file", path.display()))?;
-            let mut buf = vec![0.0; model.scratch_words()];
-            let mut s = Scratch::new(&model, &mut buf)?;
-            let nll = runtime::nll(&model, &mut s, p.splits.test.iter().map(String::as_str))?.mean();
+            let nll = export::runtime_nll(&bytes, &p.splits.test)
+                .with_context(|| format!("cannot evaluate {} on the test split", path.display()))?;
             say.line(format!("  {name} (runtime): test {nll:.4}, {} bytes", bytes.len()));
             report[key] = json!(nll);
         }
@@ -657,7 +662,7 @@ fn eval(cli: &Cli, run: &Path, say: &Say) -> anyhow::Result<serde_json::Value> {
 fn sample(args: &SampleArgs, say: &Say) -> anyhow::Result<serde_json::Value> {
     let path = match &args.file {
         Some(f) => f.clone(),
-        None => args.run.join(if args.int8 { "model-int8.mkmr" } else { "model-f32.mkmr" }),
+        None => args.run.join(export::file_name(if args.int8 { Quant::Int8PerRow } else { Quant::F32 })),
     };
     let bytes = std::fs::read(&path)
         .with_context(|| format!("cannot read model file {}; train a run first (`trainer train`)", path.display()))?;
@@ -713,10 +718,9 @@ fn export_run(args: &ExportArgs, say: &Say) -> anyhow::Result<serde_json::Value>
     let vocab = p.ds.vocab.as_string();
     if cfg.model == ModelChoice::Bigram {
         // The counts model is exported from its counts, recomputed from the run's data.
-        use model::bigram::{counts, log_probs, nll};
-        let lp = log_probs(&counts(&p.splits.train, &p.ds.vocab), cfg.smoothing);
+        let lp = train_log_probs(&p, cfg.smoothing);
         let table: Vec<f32> = lp.iter().map(|&v| v as f32).collect();
-        let figures = [("test_loss", nll(&lp, &p.ds.vocab, &p.splits.test))];
+        let figures = [("test_loss", model::bigram::nll(&lp, &p.ds.vocab, &p.splits.test))];
         let card = card_lines(&cfg, &p, &figures);
         return write_exports(&files, &vocab, &export::Source::Bigram { table: &table }, &p, &card, say);
     }

@@ -12,7 +12,7 @@ pub fn counts<S: AsRef<str>>(words: &[S], vocab: &Vocab) -> Vec<Vec<u64>> {
     let mut n = vec![vec![0u64; v]; v];
     for w in words {
         let mut prev = 0usize;
-        for id in w.as_ref().chars().map(|c| usize::from(vocab.id(c).unwrap_or(0))).chain(std::iter::once(0)) {
+        for id in vocab.targets(w.as_ref()).map(usize::from) {
             n[prev][id] += 1;
             prev = id;
         }
@@ -41,7 +41,7 @@ pub fn nll<S: AsRef<str>>(log_probs: &[f64], vocab: &Vocab, words: &[S]) -> f64 
     let (mut sum, mut n) = (0.0f64, 0usize);
     for w in words {
         let mut prev = 0usize;
-        for id in w.as_ref().chars().map(|c| usize::from(vocab.id(c).unwrap_or(0))).chain(std::iter::once(0)) {
+        for id in vocab.targets(w.as_ref()).map(usize::from) {
             sum -= log_probs[prev * v + id];
             n += 1;
             prev = id;
