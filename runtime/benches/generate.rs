@@ -85,17 +85,24 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-/// The non-matmul cost of one symbol of the default MLP: 200 tanh (hidden layer) and a
-/// 27-way softmax (its 27 expf), both through libm as the runtime must.
+/// The non-matmul cost of one symbol of the default MLP: 200 tanh (hidden layer) one at a
+/// time through libm and in vector lanes (the same bits), and a 27-way softmax (27 expf).
 fn per_symbol_transcendentals(c: &mut Criterion) {
     let mut g = c.benchmark_group("per-symbol");
     let h: Vec<f32> = (0..200).map(|i| (i as f32 - 100.0) * 0.03).collect();
     let logits: Vec<f32> = (0..27).map(|i| (i as f32 * 0.77).sin() * 4.0).collect();
-    g.bench_function("tanh-200", |b| {
+    g.bench_function("tanh-200-libm", |b| {
         let mut v = h.clone();
         b.iter(|| {
             v.copy_from_slice(&h);
-            runtime::kernels::tanh(black_box(&mut v));
+            runtime::kernels::tanh_libm(black_box(&mut v));
+        })
+    });
+    g.bench_function("tanh-200-lanes", |b| {
+        let mut v = h.clone();
+        b.iter(|| {
+            v.copy_from_slice(&h);
+            runtime::lanes::tanh(black_box(&mut v));
         })
     });
     g.bench_function("softmax-27", |b| {

@@ -45,6 +45,7 @@ mod error;
 pub mod eval;
 pub mod format;
 pub mod kernels;
+pub mod lanes;
 pub mod model;
 #[cfg(feature = "alloc")]
 mod owned;
