@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use trainer::config::{ModelChoice, Preset, TrainConfig};
 use trainer::data::{Dataset, Examples};
+use trainer::model::fused::FusedOps;
 use trainer::model::mlp::{Mlp, MlpConfig};
 use trainer::training::{evaluate, sgd, sgd_step, Batcher};
 
@@ -47,7 +48,7 @@ fn model<B: Backend>(cfg: &TrainConfig, vocab_size: usize, device: &B::Device) -
 }
 
 /// Steps per second over `steps` steps after `warmup` steps.
-fn steps_per_second<B: AutodiffBackend>(d: &Data, batch: usize, device: &B::Device) -> f64 {
+fn steps_per_second<B: AutodiffBackend + FusedOps>(d: &Data, batch: usize, device: &B::Device) -> f64 {
     let cfg = TrainConfig::preset(ModelChoice::Mlp, Preset::Default);
     let mut m = model::<B>(&cfg, d.vocab_size, device);
     let mut optim = sgd::<B, Mlp<B>>(&cfg);
@@ -65,12 +66,15 @@ fn steps_per_second<B: AutodiffBackend>(d: &Data, batch: usize, device: &B::Devi
 }
 
 /// (steps, training seconds) until dev <= target, or None within the recipe's steps.
-fn time_to_dev<B: AutodiffBackend>(
+fn time_to_dev<B: AutodiffBackend + FusedOps>(
     d: &Data,
     cfg: &TrainConfig,
     target: f64,
     device: &B::Device,
-) -> Option<(usize, f64, f64)> {
+) -> Option<(usize, f64, f64)>
+where
+    B::InnerBackend: FusedOps,
+{
     let mut m = model::<B>(cfg, d.vocab_size, device);
     let mut optim = sgd::<B, Mlp<B>>(cfg);
     let mut batcher = Batcher::<B>::new(&d.train, cfg.batch_size, false, device);

@@ -12,6 +12,7 @@ use trainer::backend::{CpuBackend, Device};
 use trainer::checkpoint::{write_atomic, Checkpoint};
 use trainer::config::{ModelChoice, Preset, TrainConfig};
 use trainer::data::{Dataset, Examples, Splits};
+use trainer::model::fused::FusedOps;
 use trainer::model::mlp::MlpConfig;
 use trainer::model::Net;
 use trainer::training::RunFiles;
@@ -506,7 +507,7 @@ fn write_exports(
     Ok(json!(rows))
 }
 
-fn train_neural<B: burn::tensor::backend::AutodiffBackend>(
+fn train_neural<B>(
     cli: &Cli,
     cfg: &TrainConfig,
     p: &Prepared,
@@ -514,7 +515,11 @@ fn train_neural<B: burn::tensor::backend::AutodiffBackend>(
     resumed: Option<Checkpoint>,
     device: &B::Device,
     say: &Say,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<serde_json::Value>
+where
+    B: burn::tensor::backend::AutodiffBackend + FusedOps,
+    B::InnerBackend: FusedOps,
+{
     let v = p.ds.vocab.len();
     let vocab = p.ds.vocab.as_string();
     let shape = MlpConfig::new(cfg, v);

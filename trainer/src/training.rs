@@ -5,7 +5,8 @@
 use crate::checkpoint::Checkpoint;
 use crate::config::{ModelChoice, TrainConfig};
 use crate::data::Examples;
-use crate::model::{cross_entropy, cross_entropy_sum, Net};
+use crate::model::fused::{self, FusedOps};
+use crate::model::{cross_entropy_sum, Net};
 use anyhow::bail;
 use burn::module::AutodiffModule;
 use burn::optim::decay::WeightDecayConfig;
@@ -76,7 +77,7 @@ pub fn train<B, M>(
     quiet: bool,
 ) -> anyhow::Result<(M, Outcome)>
 where
-    B: AutodiffBackend,
+    B: AutodiffBackend + FusedOps,
     M: Net<B> + AutodiffModule<B>,
     M::InnerModule: Net<B::InnerBackend>,
 {
@@ -171,8 +172,8 @@ impl<'a, B: Backend> Batcher<'a, B> {
 }
 
 /// The training objective: mean cross-entropy plus the model's penalty, if any.
-pub fn loss_of<B: Backend, M: Net<B>>(model: &M, x: Tensor<B, 2, Int>, y: Tensor<B, 1, Int>) -> Tensor<B, 1> {
-    let loss = cross_entropy(model.logits(x), y);
+pub fn loss_of<B: FusedOps, M: Net<B>>(model: &M, x: Tensor<B, 2, Int>, y: Tensor<B, 1, Int>) -> Tensor<B, 1> {
+    let loss = fused::cross_entropy(model.logits(x), y);
     match model.penalty() {
         Some(p) => loss + p,
         None => loss,
@@ -191,7 +192,7 @@ pub fn sgd<B: AutodiffBackend, M: AutodiffModule<B>>(cfg: &TrainConfig) -> impl 
 /// the updated model and the loss before the step.
 pub fn sgd_step<B, M, O>(model: M, optim: &mut O, batcher: &mut Batcher<B>, rng: &mut Pcg32, lr: f64) -> (M, f32)
 where
-    B: AutodiffBackend,
+    B: AutodiffBackend + FusedOps,
     M: Net<B> + AutodiffModule<B>,
     O: Optimizer<M, B>,
 {
@@ -206,7 +207,7 @@ where
 /// tests and fixtures that need a small model in seconds.
 pub fn fit<B, M>(mut model: M, cfg: &TrainConfig, train: &Examples, device: &B::Device) -> M
 where
-    B: AutodiffBackend,
+    B: AutodiffBackend + FusedOps,
     M: Net<B> + AutodiffModule<B>,
 {
     let mut optim = sgd::<B, M>(cfg);
@@ -231,7 +232,7 @@ pub fn lr_find<B, M>(
     device: &B::Device,
 ) -> Vec<(f64, f64)>
 where
-    B: AutodiffBackend,
+    B: AutodiffBackend + FusedOps,
     M: Net<B> + AutodiffModule<B>,
 {
     let mut optim = SgdConfig::new().init::<B, M>();

@@ -2,6 +2,7 @@
 //! serve them (makemore's "every model has the same interface").
 
 pub mod bigram;
+pub mod fused;
 pub mod mlp;
 
 use burn::module::Module;
@@ -19,12 +20,6 @@ pub trait Net<B: Backend>: Module<B> {
     }
     /// The weights, copied to the host (for checkpoints and export).
     fn params(&self) -> Params;
-}
-
-/// Mean cross-entropy of `logits: [n, vocab]` against targets `y: [n]`.
-pub fn cross_entropy<B: Backend>(logits: Tensor<B, 2>, y: Tensor<B, 1, Int>) -> Tensor<B, 1> {
-    let n = y.dims()[0];
-    log_softmax(logits, 1).gather(1, y.reshape([n, 1])).mean().neg()
 }
 
 /// Summed cross-entropy (for exact means over a whole split).
