@@ -9,6 +9,10 @@ use runtime::{generate, Model, Pcg32, SampleConfig, ScratchBuf, Stop};
 
 const N_NAMES: usize = 50;
 
+/// Built with `BENCH_PART=tanh` or `softmax`, the binary measures only that part of one
+/// symbol of the default MLP (200 tanh, a 27-way softmax) instead of generation.
+const PART: Option<&str> = option_env!("BENCH_PART");
+
 /// Marks the start of the measured region (the plugin looks up this symbol). The two markers
 /// differ in their number of `nop`s, which the compiler cannot remove, so the linker cannot
 /// fold them into one address.
@@ -45,6 +49,9 @@ fn main() -> ! {
     let cfg = SampleConfig { temperature: 1.0, top_k: 0, max_len: 32 };
     let mut name = heapless::String::<32>::new();
     let mut symbols = 0usize;
+    if let Some(part) = PART {
+        parts(part);
+    }
     mark(bench_start);
     for _ in 0..N_NAMES {
         // One forward pass per symbol, the closing boundary token included.
@@ -56,6 +63,34 @@ fn main() -> ! {
     }
     mark(bench_stop);
     defmt::println!("symbols {=usize}", symbols);
+    defmt::println!("stack_peak_bytes {=usize}", firmware::stack::peak());
+    exit(0)
+}
+
+/// Measures `part` of one symbol, 100 times, and reports it as 100 symbols.
+fn parts(part: &str) -> ! {
+    let mut h = [0.0f32; 200];
+    for (i, v) in h.iter_mut().enumerate() {
+        *v = (i as f32 - 100.0) * 0.03; // pre-activations across tanh's ranges
+    }
+    let mut logits = [0.0f32; 27];
+    mark(bench_start);
+    for _ in 0..100 {
+        let mut v = core::hint::black_box(h);
+        match part {
+            "tanh" => runtime::kernels::tanh(&mut v),
+            "softmax" => {
+                for (l, x) in logits.iter_mut().zip(&v) {
+                    *l = *x * 3.0;
+                }
+                runtime::kernels::softmax(&mut logits);
+            }
+            _ => exit(1),
+        }
+        core::hint::black_box((&v, &logits));
+    }
+    mark(bench_stop);
+    defmt::println!("symbols {=usize}", 100usize);
     defmt::println!("stack_peak_bytes {=usize}", firmware::stack::peak());
     exit(0)
 }
