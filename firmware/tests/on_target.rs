@@ -89,6 +89,31 @@ mod tests {
     }
 
     #[test]
+    fn vector_lane_tanh_and_exp_equal_libm_on_this_core() {
+        // 3 x 4096 bit patterns, 256 at a time (the M0's stack is small): random ones, the
+        // range the MLP uses, and every exponent with both signs. The host checks all 2^32.
+        let mut rng = Pcg32::from_seed(9);
+        for round in 0..3 * 16u32 {
+            let x: [f32; 256] = core::array::from_fn(|i| {
+                let i = (round % 16) * 256 + i as u32;
+                match round / 16 {
+                    0 => f32::from_bits(rng.next_u32()),
+                    1 => (i as f32 - 2048.0) / 128.0, // [-16, 16)
+                    _ => f32::from_bits(i << 20),
+                }
+            });
+            let (mut t, mut e) = (x, x);
+            runtime::lanes::tanh(&mut t);
+            runtime::lanes::exp(&mut e);
+            let same = |a: f32, b: f32| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+            for ((x, t), e) in x.iter().zip(&t).zip(&e) {
+                defmt::assert!(same(*t, libm::tanhf(*x)), "tanh {=u32:x}", x.to_bits());
+                defmt::assert!(same(*e, libm::expf(*x)), "exp {=u32:x}", x.to_bits());
+            }
+        }
+    }
+
+    #[test]
     fn softmax_extremes() {
         let mut x = [1000.0f32, -1000.0, 0.0];
         kernels::softmax(&mut x);
