@@ -140,10 +140,17 @@ fn embed(out: &mut [f32], m: &Matrix, row: usize) {
     }
 }
 
+/// Whether the int8 layers run the reference kernel rather than the four-row one (the same
+/// bits either way). Measured, int8 MLP names/s: baseline x86-64 (SSE2) 14,018 with the
+/// reference and 10,738 with four rows; with AVX2/AVX-512 23,428 and 44,832; on the
+/// Cortex-M4F four rows save 19% of the instructions (BENCHMARKS.md).
+const I8_REFERENCE_KERNEL: bool = cfg!(all(target_arch = "x86_64", not(target_feature = "avx2")));
+
 /// `out = m x + b` in the encoding of `m`.
 fn linear(out: &mut [f32], x: &[f32], m: &Matrix, b: &[F32Le]) {
     match m.data() {
         MatrixData::F32(w) => kernels::linear_f32_x4(out, x, w, b),
+        MatrixData::I8 { scales, values } if I8_REFERENCE_KERNEL => kernels::linear_i8(out, x, values, scales, b),
         MatrixData::I8 { scales, values } => kernels::linear_i8_x4(out, x, values, scales, b),
     }
 }
