@@ -3,7 +3,7 @@
 use clap::ValueEnum;
 
 /// The CPU backend. Measured here (`cargo bench -p trainer --features ndarray`): flex runs the
-/// default MLP at 13,072 steps/s at batch 32, ndarray at 4,704 (flex 2.8x; flex gains most
+/// default MLP at 13,598 steps/s at batch 32, ndarray at 6,873 (flex 2.0x; flex gains most
 /// from the fused ops of `model::fused`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CpuBackend {

@@ -242,7 +242,14 @@ fn int_targets(y: &FlexTensor) -> Option<Vec<usize>> {
 }
 
 #[cfg(feature = "ndarray")]
-impl FusedOps for burn::backend::NdArray {}
+impl FusedOps for burn::backend::NdArray {
+    /// `2 sigmoid(2x) - 1`: ndarray's `tanh` is a scalar `tanhf` per value, its sigmoid is not.
+    fn fused_tanh(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        use burn::tensor::ops::ActivationOps;
+        let s = Self::sigmoid(Self::float_mul_scalar(x, 2.0.into()));
+        Self::float_sub_scalar(Self::float_mul_scalar(s, 2.0.into()), 1.0.into())
+    }
+}
 
 #[cfg(feature = "cuda")]
 impl FusedOps for burn::backend::Cuda {}
@@ -270,6 +277,7 @@ pub fn tanh_f32(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::backend::AutodiffBackend;
 
     #[test]
     fn rational_tanh_is_within_a_few_ulps() {
@@ -287,9 +295,8 @@ mod tests {
         assert_eq!(tanh_f32(0.0), 0.0);
     }
 
-    #[test]
-    fn fused_cross_entropy_matches_burns_and_its_gradient() {
-        type B = Autodiff<Flex>;
+    /// The fused cross-entropy's loss and gradient against Burn's log-softmax, on backend `B`.
+    fn check_cross_entropy<B: AutodiffBackend + FusedOps>() {
         let device = Default::default();
         let logits: Vec<f32> = (0..5 * 27).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.2).collect();
         let targets = Tensor::<B, 1, Int>::from_ints([0, 26, 3, 3, 12], &device);
@@ -306,9 +313,8 @@ mod tests {
         assert!(ga.iter().any(|&g| g != 0.0));
     }
 
-    #[test]
-    fn fused_tanh_matches_burns_tanh_and_its_gradient() {
-        type B = Autodiff<burn::backend::Flex>;
+    /// The fused tanh's values and gradient against Burn's `tanh`, on backend `B`.
+    fn check_tanh<B: AutodiffBackend + FusedOps>() {
         let device = Default::default();
         let values: Vec<f32> = (0..200).map(|i| (i as f32 - 100.0) * 0.09).collect();
         let x = Tensor::<B, 1>::from_floats(values.as_slice(), &device).reshape([10, 20]).require_grad();
@@ -322,5 +328,19 @@ mod tests {
         let gx = x.grad(&gf).unwrap().into_data().to_vec::<f32>().unwrap();
         let gy = y.grad(&gr).unwrap().into_data().to_vec::<f32>().unwrap();
         assert!(close(gx, gy));
+    }
+
+    #[test]
+    fn flex_fused_ops_match_burns() {
+        check_tanh::<Autodiff<Flex>>();
+        check_cross_entropy::<Autodiff<Flex>>();
+    }
+
+    /// CI runs it: `cargo test -p trainer --features ndarray --lib fused`.
+    #[cfg(feature = "ndarray")]
+    #[test]
+    fn ndarray_fused_ops_match_burns() {
+        check_tanh::<Autodiff<burn::backend::NdArray>>();
+        check_cross_entropy::<Autodiff<burn::backend::NdArray>>();
     }
 }
