@@ -133,7 +133,7 @@ pub fn linear_i8_x4(out: &mut [f32], x: &[f32], w: &[i8], scales: &[F32Le], b: &
 ///
 /// `out_t: [n_out * n_batch]`, `x_t: [n_in * n_batch]`, `w: [n_out, n_in]`, `b: [n_out]`.
 pub fn linear_f32_batch(out_t: &mut [f32], x_t: &[f32], n_batch: usize, w: &[F32Le], b: &[F32Le]) {
-    linear_batch(out_t, x_t, n_batch, w, f32_le, |row, acc| acc + b.get(row).map_or(0.0, f32_le));
+    linear_batch(out_t, x_t, n_batch, w, b, f32_le, |row, acc| acc + b.get(row).map_or(0.0, f32_le));
 }
 
 /// [`linear_i8`] over a batch in feature-major layout; column `k` is bit-identical to
@@ -146,6 +146,7 @@ pub fn linear_i8_batch(out_t: &mut [f32], x_t: &[f32], n_batch: usize, w: &[i8],
         x_t,
         n_batch,
         w,
+        b,
         |&q| f32::from(q),
         |row, acc| acc * scales.get(row).map_or(0.0, f32_le) + b.get(row).map_or(0.0, f32_le),
     );
@@ -160,21 +161,23 @@ const TILE_LANES: usize = 16;
 
 /// The batched linear layers' loop nest: tiles of rows x lanes; the rows and lanes left over
 /// go through tiles of 4, 2 and 1. `weight` reads one stored weight; `finish(i, acc)` turns
-/// row `i`'s sum into the output (bias, scale) as the reference kernel does.
+/// row `i`'s sum into the output (bias, scale) as the reference kernel does; with no inputs
+/// the output is the bias `b`, as in the reference.
 #[inline(always)]
 fn linear_batch<T>(
     out_t: &mut [f32],
     x_t: &[f32],
     n_batch: usize,
     w: &[T],
+    b: &[F32Le],
     weight: impl Fn(&T) -> f32 + Copy,
     finish: impl Fn(usize, f32) -> f32 + Copy,
 ) {
     let Some(n_in) = x_t.len().checked_div(n_batch) else { return };
     if n_in == 0 {
         // As the reference: no inputs, the output is the bias.
-        for (i, o) in out_t.chunks_exact_mut(n_batch).enumerate() {
-            o.fill(finish(i, 0.0));
+        for (o, bias) in out_t.chunks_exact_mut(n_batch).zip(b) {
+            o.fill(f32_le(bias));
         }
         return;
     }

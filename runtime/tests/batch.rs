@@ -111,3 +111,23 @@ proptest! {
         }
     }
 }
+
+/// With no inputs the output is the bias itself, as in the reference: -0.0 stays -0.0 and an
+/// odd scale does not touch it.
+#[test]
+fn batch_linear_kernels_without_inputs_copy_the_bias() {
+    let b = to_words(&[-0.0, 1.5]);
+    let s = to_words(&[f32::INFINITY, 2.0]);
+    for n_batch in [1, 3] {
+        let mut out_t = vec![7.0f32; 2 * n_batch];
+        let mut want = vec![0.0f32; 2];
+        linear_f32_batch(&mut out_t, &[], n_batch, &[], &b);
+        linear_f32(&mut want, &[], &[], &b);
+        let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let col0 = |o: &[f32]| vec![o[0], o[n_batch]];
+        assert_eq!(bits(&col0(&out_t)), bits(&want));
+        linear_i8_batch(&mut out_t, &[], n_batch, &[], &s, &b);
+        linear_i8(&mut want, &[], &[], &s, &b);
+        assert_eq!(bits(&col0(&out_t)), bits(&want));
+    }
+}
