@@ -255,11 +255,11 @@ impl FusedOps for burn::backend::NdArray {
 impl FusedOps for burn::backend::Cuda {}
 
 /// tanh as a clamped rational function, `x P(x^2) / Q(x^2)` (the minimax fit Eigen uses for
-/// float tanh): a few ulps from the true value, no branches, so it vectorises.
+/// float tanh): within 5e-7 of the true value (tested), no branches, so it vectorises.
 #[inline]
 pub fn tanh_f32(x: f32) -> f32 {
-    // Beyond +-7.905, tanh rounds to +-1 in f32; the clamp also keeps NaN out of the
-    // polynomials' reach only for finite inputs (NaN stays NaN).
+    // Beyond +-7.905 tanh rounds to +-1 in f32, and the clamp keeps x^2 from overflowing
+    // (so +-inf give +-1). NaN passes through the clamp and comes out NaN.
     let x = x.clamp(-7.905_311, 7.905_311);
     let x2 = x * x;
     let p = x2 * -2.760_768_5e-16 + 2.000_188e-13;
