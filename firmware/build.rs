@@ -7,14 +7,14 @@
 //! 3. writes what the on-target tests compare with, computed by the runtime on the host:
 //!    the golden names of `tests/fixtures/`, an NLL over a word list, tanh and softmax bits.
 
-use runtime::{Model, Pcg32, SampleConfig, Scratch};
+use runtime::{Model, Network, Pcg32, Quant, SampleConfig, Scratch, Temperature, MAX_LEN};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 
-/// (seed, temperature, top_k): the same settings as `tools/src/fixtures.rs`.
-const SETTINGS: [(u64, f32, usize); 3] = [(42, 1.0, 0), (7, 0.8, 5), (1, 0.0, 0)];
-const FIXTURES: [&str; 2] = ["tiny-f32.mkmr", "tiny-int8.mkmr"];
+/// (seed, temperature in thousandths, top_k): the same settings as `tools/src/fixtures.rs`.
+const SETTINGS: [(u64, u32, usize); 5] = [(42, 1000, 0), (7, 800, 5), (1, 0, 0), (3, 1500, 0), (5, 4000, 0)];
+const FIXTURES: [&str; 3] = ["tiny-f32.mkmr", "tiny-int8.mkmr", "tiny-accents-int8.mkmr"];
 
 fn main() {
     let here = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -29,6 +29,9 @@ fn main() {
         "mps2-an386"
     };
     fs::copy(here.join(format!("memory/{board}.x")), out.join("memory.x")).unwrap();
+    // cortex-m-rt's `device` feature includes the device's interrupt handler names; this
+    // firmware has no interrupt handlers (see `__INTERRUPTS` in src/lib.rs).
+    fs::write(out.join("device.x"), "/* no interrupt handlers */\n").unwrap();
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory");
 
@@ -39,18 +42,39 @@ fn main() {
     let model =
         Model::from_bytes(&bytes).unwrap_or_else(|e| panic!("{} is not a valid model: {e}", model_path.display()));
     fs::write(out.join("model.mkmr"), &bytes).unwrap();
-    fs::write(out.join("model.rs"), format!("pub const SCRATCH_WORDS: usize = {};\n", model.scratch_words())).unwrap();
+    // The net the firmware runs: only its code is linked (an integer model needs no float
+    // code at all), and the buffers are sized exactly for this model.
+    let (net, method) = match model.header().quant {
+        Quant::Int8 => ("IntNet", "int"),
+        _ => ("FloatNet", "float"),
+    };
+    let src = format!(
+        "/// Words of scratch the model needs.\n\
+         pub const SCRATCH_WORDS: usize = {words};\n\
+         /// Bytes of a name of `MAX_LEN` of the vocabulary's widest symbols.\n\
+         pub const NAME_BYTES: usize = {name};\n\
+         /// The net this model file holds.\n\
+         pub type Net<'m, 'a> = runtime::{net}<'m, 'a>;\n\
+         /// Whether it is an integer model.\n\
+         pub const INTEGER: bool = {integer};\n\
+         /// The typed net of the embedded model.\n\
+         pub fn net<'m, 'a>(model: &'m runtime::Model<'a>) -> Result<Net<'m, 'a>, runtime::Error> {{ model.{method}() }}\n",
+        words = model.scratch_words(),
+        name = runtime::name_capacity(MAX_LEN, model.vocab().widest_symbol()),
+        integer = model.header().quant == Quant::Int8,
+    );
+    fs::write(out.join("model.rs"), src).unwrap();
 
     write_expectations(&here, &out);
 }
 
-fn names(bytes: &[u8], seed: u64, temperature: f32, top_k: usize) -> Vec<String> {
+fn names(bytes: &[u8], seed: u64, temperature: Temperature, top_k: usize) -> Vec<String> {
     let model = Model::from_bytes(bytes).unwrap();
-    let mut buf = vec![0.0; model.scratch_words()];
+    let mut buf = vec![0; model.scratch_words()];
     let mut scratch = Scratch::new(&model, &mut buf).unwrap();
     let mut rng = Pcg32::from_seed(seed);
-    let cfg = SampleConfig { temperature, top_k, max_len: 32 };
-    let mut out = heapless::String::<32>::new();
+    let cfg = SampleConfig { temperature, top_k, max_len: MAX_LEN };
+    let mut out = heapless::String::<{ 4 * MAX_LEN }>::new();
     (0..20)
         .map(|_| {
             runtime::generate(&model, &mut scratch, &mut rng, &cfg, "", &mut out).unwrap();
@@ -68,13 +92,14 @@ fn write_expectations(here: &Path, out: &Path) {
         fs::copy(&path, out.join(f)).unwrap();
         writeln!(src, "pub static FIXTURE_{i}: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{f}\"));").unwrap();
     }
-    writeln!(src, "pub static FIXTURES: [&[u8]; 2] = [FIXTURE_0, FIXTURE_1];").unwrap();
-    // (fixture index, seed, temperature bits, top_k, names)
+    writeln!(src, "pub static FIXTURES: [&[u8]; 3] = [FIXTURE_0, FIXTURE_1, FIXTURE_2];").unwrap();
+    // (fixture index, seed, temperature in thousandths, top_k, names)
     writeln!(src, "pub static GOLDEN: &[(usize, u64, u32, usize, [&str; 20])] = &[").unwrap();
     for (i, f) in FIXTURES.iter().enumerate() {
         let bytes = fs::read(fixtures.join(f)).unwrap();
         for (seed, t, k) in SETTINGS {
-            writeln!(src, "    ({i}, {seed}, {:#x}, {k}, {:?}),", t.to_bits(), names(&bytes, seed, t, k)).unwrap();
+            writeln!(src, "    ({i}, {seed}, {t}, {k}, {:?}),", names(&bytes, seed, Temperature::from_milli(t), k))
+                .unwrap();
         }
     }
     writeln!(src, "];").unwrap();
@@ -90,13 +115,20 @@ fn write_expectations(here: &Path, out: &Path) {
         .map(|f| {
             let bytes = fs::read(fixtures.join(f)).unwrap();
             let model = Model::from_bytes(&bytes).unwrap();
-            let mut buf = vec![0.0; model.scratch_words()];
+            let mut buf = vec![0; model.scratch_words()];
             let mut s = Scratch::new(&model, &mut buf).unwrap();
             let nll = runtime::nll(&model, &mut s, words.iter().copied()).unwrap();
             format!("({:#x}, {})", nll.sum.to_bits(), nll.count)
         })
         .collect();
-    writeln!(src, "pub static NLL: [(u64, usize); 2] = [{}];", nlls.join(", ")).unwrap();
+    writeln!(src, "pub static NLL: [(u64, usize); 3] = [{}];", nlls.join(", ")).unwrap();
+
+    // The integer model's tanh and softmax weights on grids.
+    let ts: Vec<String> = (-300..=300).map(|i| format!("{}", runtime::quant::tanh_q15((i * 109) as i16))).collect();
+    writeln!(src, "pub static TANH_Q15: [i16; 601] = [{}];", ts.join(", ")).unwrap();
+    let sm = runtime::quant::Softmax::new(1500);
+    let ws: Vec<String> = (0..300u32).map(|i| format!("{}", sm.weight(i * i * 7))).collect();
+    writeln!(src, "pub static WEIGHTS_T1500: [u32; 300] = [{}];", ws.join(", ")).unwrap();
 
     // tanhf and softmax on a grid, as f32 bits.
     let xs: Vec<f32> = (-80..=80).map(|i| i as f32 * 0.123).collect();

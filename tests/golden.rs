@@ -2,30 +2,50 @@
 //! `fixtures/golden.json`. The names a user sees on the workstation are the names the board
 //! produces for the same file and settings; any change to sampling or arithmetic shows here.
 
-use tools::fixtures::{fixture_dir, names, Golden};
+use runtime::{Model, Network, Temperature, MAX_LEN};
+use tools::fixtures::{accented, fixture_dir, names, Golden, FILES, SETTINGS};
+
+fn golden() -> Vec<Golden> {
+    serde_json::from_slice(&std::fs::read(fixture_dir().join("golden.json")).unwrap()).unwrap()
+}
 
 #[test]
 fn runtime_reproduces_the_golden_names() {
-    let golden: Vec<Golden> =
-        serde_json::from_slice(&std::fs::read(fixture_dir().join("golden.json")).unwrap()).unwrap();
-    assert_eq!(golden.len(), 6, "two files x three settings");
+    let golden = golden();
+    assert_eq!(golden.len(), FILES.len() * SETTINGS.len());
     for g in &golden {
         let bytes = std::fs::read(fixture_dir().join(&g.file)).unwrap();
-        let got = names(&bytes, g.seed, g.temperature, g.top_k).unwrap();
-        assert_eq!(got, g.names, "{} seed {} temperature {} top_k {}", g.file, g.seed, g.temperature, g.top_k);
-        assert!(got.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase())));
+        let got = names(&bytes, g.seed, Temperature::from_milli(g.temperature_milli), g.top_k).unwrap();
+        assert_eq!(got, g.names, "{} seed {} temperature {} top_k {}", g.file, g.seed, g.temperature_milli, g.top_k);
+        let vocab = Model::from_bytes(&bytes).unwrap().vocab().as_str().to_string();
+        assert!(got.iter().all(|n| n.chars().all(|c| c != '.' && vocab.contains(c))), "{got:?}");
+        assert!(got.iter().all(|n| n.chars().count() <= MAX_LEN));
     }
     // Temperature 0 is the argmax path: the same name every time.
-    let argmax = golden.iter().find(|g| g.temperature == 0.0).unwrap();
-    assert!(argmax.names.iter().all(|n| n == &argmax.names[0]));
+    for argmax in golden.iter().filter(|g| g.temperature_milli == 0) {
+        assert!(argmax.names.iter().all(|n| n == &argmax.names[0]), "{argmax:?}");
+    }
+}
+
+/// The accented fixture exercises what ASCII cannot: names longer than 32 bytes (but at
+/// most 32 symbols), made of two-byte symbols.
+#[test]
+fn the_accented_fixture_makes_long_multi_byte_names() {
+    let g: Vec<Golden> = golden().into_iter().filter(|g| g.file.contains("accents")).collect();
+    let all: Vec<&String> = g.iter().flat_map(|g| &g.names).collect();
+    assert!(all.iter().any(|n| n.len() > 32), "no name over 32 bytes");
+    assert!(all.iter().any(|n| n.chars().any(|c| c.len_utf8() == 2)), "no two-byte symbol");
+    assert_eq!(accented("rossella"), "rößélla");
 }
 
 #[test]
 fn fixtures_are_small_and_valid() {
-    for f in ["tiny-f32.mkmr", "tiny-int8.mkmr"] {
+    for (f, quant, _) in FILES {
         let bytes = std::fs::read(fixture_dir().join(f)).unwrap();
         assert!(bytes.len() < 4096, "{f} is {} bytes", bytes.len());
-        let model = runtime::Model::from_bytes(&bytes).unwrap();
-        assert_eq!(model.n_params(), 27 * 4 + 12 * 16 + 16 + 16 * 27 + 27);
+        let model = Model::from_bytes(&bytes).unwrap();
+        assert_eq!(model.header().quant, quant);
+        let v = model.vocab().len();
+        assert_eq!(model.n_params(), v * 4 + 12 * 16 + 16 + 16 * v + v);
     }
 }

@@ -21,17 +21,39 @@ pub use nrf52840::exit;
 
 pub mod stack;
 
-/// The embedded model (`FIRMWARE_MODEL` at build time; default the int8 MLP) and the exact
-/// scratch size it needs, computed by the build script.
+/// The embedded model (`FIRMWARE_MODEL` at build time; default the integer int8 MLP), its
+/// net type and the exact buffer sizes it needs, computed by the build script.
 pub mod model {
     include!(concat!(env!("OUT_DIR"), "/model.rs"));
-    pub static BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/model.mkmr"));
+
+    /// Bytes aligned to 4: the encoder places every int8 weight tensor at a multiple of 4 in
+    /// the file, so the Cortex-M4 kernel can read the weights a word at a time.
+    #[repr(C, align(4))]
+    pub struct Aligned<B: ?Sized> {
+        pub bytes: B,
+    }
+
+    static ALIGNED: &Aligned<[u8]> = &Aligned { bytes: *include_bytes!(concat!(env!("OUT_DIR"), "/model.mkmr")) };
+    /// The model file, straight from flash.
+    pub static BYTES: &[u8] = &ALIGNED.bytes;
 }
 
 /// A fault or panic on the host is a failed run: log what we know and leave with `code`.
 fn fail(code: i32) -> ! {
     exit(code)
 }
+
+extern "C" {
+    /// cortex-m-rt's handler for unexpected interrupts.
+    fn DefaultHandler();
+}
+
+/// The interrupt vectors after the exceptions: one, the least cortex-m-rt's link script
+/// accepts. This firmware enables no interrupt, so none can be taken; a full table for the
+/// board would be up to 960 bytes of flash for nothing.
+#[link_section = ".vector_table.interrupts"]
+#[no_mangle]
+pub static __INTERRUPTS: [unsafe extern "C" fn(); 1] = [DefaultHandler];
 
 #[cortex_m_rt::exception]
 unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {

@@ -3,12 +3,12 @@
 #![no_main]
 
 use firmware::{exit, model};
-use runtime::{generate, Model, Pcg32, SampleConfig, ScratchBuf};
+use runtime::{generate, Model, Network, Pcg32, SampleConfig, ScratchBuf};
 
 /// Same seed, model and settings give the same names as `trainer sample --seed 42 -n 20`.
 const SEED: u64 = 42;
 const N_NAMES: usize = 20;
-const CFG: SampleConfig = SampleConfig { temperature: 1.0, top_k: 0, max_len: 32 };
+const CFG: SampleConfig = SampleConfig::DEFAULT;
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
@@ -19,21 +19,34 @@ fn main() -> ! {
             exit(1)
         }
     };
-    let h = model.header();
+    let net = match model::net(&model) {
+        Ok(n) => n,
+        Err(e) => {
+            defmt::error!("{}", e);
+            exit(1)
+        }
+    };
+    let h = net.header();
     defmt::info!(
         "{} {}: {=usize} params, {=usize} bytes of scratch",
         h.kind,
         h.quant,
         model.n_params(),
-        model.ram_bytes()
+        net.ram_bytes()
     );
+    names(&net)
+}
 
+/// The names, in a frame of its own: the scratch is not on the stack while the model is
+/// decoded (which has its own temporaries), so the two never add up.
+#[inline(never)]
+fn names(net: &model::Net) -> ! {
     let mut scratch_buf = ScratchBuf::<{ model::SCRATCH_WORDS }>::new();
-    let Ok(mut scratch) = scratch_buf.scratch(&model) else { exit(1) };
+    let Ok(mut scratch) = scratch_buf.scratch(net) else { exit(1) };
     let mut rng = Pcg32::from_seed(SEED);
-    let mut name = heapless::String::<32>::new();
+    let mut name = heapless::String::<{ model::NAME_BYTES }>::new();
     for _ in 0..N_NAMES {
-        match generate(&model, &mut scratch, &mut rng, &CFG, "", &mut name) {
+        match generate(net, &mut scratch, &mut rng, &CFG, "", &mut name) {
             Ok(_) => defmt::println!("{=str}", name.as_str()),
             Err(e) => {
                 defmt::error!("{}", e);

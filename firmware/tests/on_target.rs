@@ -1,6 +1,8 @@
 //! The runtime on the emulated core (defmt-test under QEMU: M4F and M0). Each expectation was
 //! computed on the host by the build script with the same runtime, so "equal" here means the
-//! target reproduces the host bit for bit: names, NLL (f64 bits), tanh and softmax (f32 bits).
+//! target reproduces the host bit for bit: names, NLL (f64 bits), the integer model's tanh
+//! and softmax, the float tanh and softmax (f32 bits); and every fast kernel equals its
+//! reference here too (on the M4F the integer kernel runs the DSP instructions).
 #![no_std]
 #![no_main]
 
@@ -18,23 +20,57 @@ fn model(bytes: &'static [u8]) -> runtime::Model<'static> {
     }
 }
 
+/// A model file in RAM, 4-byte aligned (the fixtures are embedded at alignment 1).
+#[repr(C, align(4))]
+struct Aligned([u8; 1536]);
+
 #[defmt_test::tests]
 mod tests {
     use super::expected::*;
-    use super::model;
-    use runtime::{generate, kernels, nll, DecodeError, Model, Pcg32, SampleConfig, Scratch, ScratchBuf, Stop};
+    use super::{model, Aligned};
+    use runtime::arch::dsp;
+    use runtime::int_kernels::{linear_dsp, linear_quads, linear_ref, Sum};
+    use runtime::{
+        generate, kernels, nll, quant, DecodeError, Model, Pcg32, SampleConfig, Scratch, ScratchBuf, Stop, Temperature,
+        MAX_LEN,
+    };
 
     #[test]
     fn golden_names_match_the_host() {
-        for &(file, seed, t_bits, top_k, names) in GOLDEN {
+        for &(file, seed, t_milli, top_k, names) in GOLDEN {
             let m = model(FIXTURES[file]);
             let mut buf = ScratchBuf::<64>::new();
             let mut s = buf.scratch(&m).unwrap();
             let mut rng = Pcg32::from_seed(seed);
-            let cfg = SampleConfig { temperature: f32::from_bits(t_bits), top_k, max_len: 32 };
-            let mut out = heapless::String::<32>::new();
+            let cfg = SampleConfig { temperature: Temperature::from_milli(t_milli), top_k, max_len: MAX_LEN };
+            let mut out = heapless::String::<{ 2 * MAX_LEN }>::new();
             for want in names {
                 generate(&m, &mut s, &mut rng, &cfg, "", &mut out).unwrap();
+                defmt::assert_eq!(out.as_str(), want, "fixture {} seed {}", file, seed);
+            }
+        }
+    }
+
+    #[test]
+    fn golden_names_match_from_an_aligned_copy() {
+        // The integer fixtures again, from 4-byte aligned RAM: on the M4F the DSP kernel runs
+        // (the embedded fixtures are not aligned, so the test above ran the plain kernel).
+        for &(file, seed, t_milli, top_k, names) in GOLDEN.iter().filter(|g| g.0 != 0) {
+            let mut copy = Aligned([0; 1536]);
+            let bytes = FIXTURES[file];
+            copy.0[..bytes.len()].copy_from_slice(bytes);
+            let m = match Model::from_bytes(&copy.0[..bytes.len()]) {
+                Ok(m) => m,
+                Err(e) => defmt::panic!("{}", e),
+            };
+            let net = m.int().unwrap();
+            let mut buf = ScratchBuf::<64>::new();
+            let mut s = buf.scratch(&net).unwrap();
+            let mut rng = Pcg32::from_seed(seed);
+            let cfg = SampleConfig { temperature: Temperature::from_milli(t_milli), top_k, max_len: MAX_LEN };
+            let mut out = heapless::String::<{ 2 * MAX_LEN }>::new();
+            for want in names {
+                generate(&net, &mut s, &mut rng, &cfg, "", &mut out).unwrap();
                 defmt::assert_eq!(out.as_str(), want, "fixture {} seed {}", file, seed);
             }
         }
@@ -53,7 +89,18 @@ mod tests {
     }
 
     #[test]
-    fn tanh_and_softmax_match_the_host_bit_for_bit() {
+    fn integer_tanh_and_softmax_match_the_host() {
+        for (i, &want) in TANH_Q15.iter().enumerate() {
+            defmt::assert_eq!(quant::tanh_q15(((i as i32 - 300) * 109) as i16), want);
+        }
+        let sm = quant::Softmax::new(1500);
+        for (i, &want) in WEIGHTS_T1500.iter().enumerate() {
+            defmt::assert_eq!(sm.weight((i * i * 7) as u32), want);
+        }
+    }
+
+    #[test]
+    fn float_tanh_and_softmax_match_the_host_bit_for_bit() {
         for &(x, y) in TANH {
             let mut v = [f32::from_bits(x)];
             kernels::tanh(&mut v);
@@ -65,7 +112,7 @@ mod tests {
     }
 
     #[test]
-    fn fast_linear_kernels_equal_the_reference_bit_for_bit() {
+    fn fast_float_kernel_equals_the_reference_bit_for_bit() {
         // Shapes with a remainder row (n_out = 7) and the MLP's own (30 -> 200 is too big for
         // the M0's stack here, so 30 -> 27).
         const N_IN: usize = 30;
@@ -74,18 +121,68 @@ mod tests {
             let mut r = |s: f32| (rng.next_f32() * 2.0 - 1.0) * s;
             let x: [f32; N_IN] = core::array::from_fn(|_| r(3.0));
             let w: [[u8; 4]; N_IN * 27] = core::array::from_fn(|_| r(1.0).to_le_bytes());
-            let q: [i8; N_IN * 27] = core::array::from_fn(|_| (r(1.0) * 127.0) as i8);
-            let s: [[u8; 4]; 27] = core::array::from_fn(|_| r(0.01).abs().to_le_bytes());
             let b: [[u8; 4]; 27] = core::array::from_fn(|_| r(1.0).to_le_bytes());
-            let (w, q, s, b) = (&w[..N_IN * n_out], &q[..N_IN * n_out], &s[..n_out], &b[..n_out]);
+            let (w, b) = (&w[..N_IN * n_out], &b[..n_out]);
             let (mut want, mut got) = ([0.0f32; 27], [0.0f32; 27]);
             kernels::linear_f32(&mut want[..n_out], &x, w, b);
             kernels::linear_f32_x4(&mut got[..n_out], &x, w, b);
             defmt::assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits));
-            kernels::linear_i8(&mut want[..n_out], &x, q, s, b);
-            kernels::linear_i8_x4(&mut got[..n_out], &x, q, s, b);
-            defmt::assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits));
         }
+    }
+
+    #[test]
+    fn fast_integer_kernels_equal_the_reference() {
+        // Random layers with every remainder of rows and columns mod 4; weights in a
+        // word-aligned buffer so the DSP kernel takes its SMLAD path on the M4F.
+        #[repr(C, align(4))]
+        struct Words([i8; 31 * 13]);
+        let mut rng = Pcg32::from_seed(21);
+        for n_out in [1usize, 2, 3, 4, 7, 13] {
+            for n_in in [1usize, 2, 3, 5, 8, 30, 31] {
+                if n_out * n_in > 31 * 13 {
+                    continue;
+                }
+                let mut w = Words([0; 31 * 13]);
+                for v in w.0.iter_mut() {
+                    *v = ((rng.next_u32() % 255) as i32 - 127) as i8;
+                }
+                #[repr(C, align(4))]
+                struct X([i16; 32]);
+                let mut x = X([0; 32]);
+                for v in x.0.iter_mut() {
+                    *v = ((rng.next_u32() % 65535) as i32 - 32767) as i16;
+                }
+                let b: [[u8; 4]; 13] =
+                    core::array::from_fn(|_| ((rng.next_u32() % 2_000_001) as i32 - 1_000_000).to_le_bytes());
+                let m = [[0u8; 4]; 13];
+                let (x, w, b, m) = (&x.0[..n_in], &w.0[..n_out * n_in], &b[..n_out], &m[..n_out]);
+                let (mut want, mut dsp, mut quads) = ([0i32; 13], [0i32; 13], [0i32; 13]);
+                linear_ref::<Sum>(x, w, b, m, &mut want[..n_out]);
+                linear_dsp::<Sum>(x, w, b, m, &mut dsp[..n_out]);
+                linear_quads::<Sum>(x, w, b, m, &mut quads[..n_out]);
+                defmt::assert_eq!(dsp, want, "dsp {}x{}", n_out, n_in);
+                defmt::assert_eq!(quads, want, "quads {}x{}", n_out, n_in);
+            }
+        }
+    }
+
+    #[test]
+    fn dsp_instructions_equal_their_references() {
+        // On the M4F these are SMLAD and SXTB16 themselves; on the M0 the references.
+        let mut rng = Pcg32::from_seed(8);
+        for _ in 0..2000 {
+            let (x, y, acc) = (rng.next_u32(), rng.next_u32(), rng.next_u32() as i32);
+            defmt::assert_eq!(dsp::smlad(x, y, acc), dsp::smlad_ref(x, y, acc));
+            defmt::assert_eq!(dsp::sxtb16(x), dsp::sxtb16_ref(x));
+            defmt::assert_eq!(dsp::sxtb16_ror8(x), dsp::sxtb16_ror8_ref(x));
+            let a = [acc, acc.rotate_left(7), y as i32, x as i32];
+            defmt::assert_eq!(dsp::quad_step(x, y, acc as u32, a), dsp::quad_step_ref(x, y, acc as u32, a));
+        }
+        // Overflowing sums wrap, as in the reference.
+        defmt::assert_eq!(
+            dsp::smlad(0x8000_8000, 0x8000_8000, i32::MAX),
+            dsp::smlad_ref(0x8000_8000, 0x8000_8000, i32::MAX)
+        );
     }
 
     #[test]
@@ -140,19 +237,33 @@ mod tests {
         copy[..n].copy_from_slice(good);
         copy[n / 2] ^= 0x40;
         defmt::assert!(matches!(Model::from_bytes(&copy[..n]), Err(DecodeError::CrcMismatch { .. })));
+        copy[4] = 2;
+        defmt::assert!(matches!(
+            Model::from_bytes(&copy[..n]),
+            Err(DecodeError::UnsupportedVersion { found: 2, supported: 3 })
+        ));
         copy[0] = b'X';
         defmt::assert!(matches!(Model::from_bytes(&copy[..n]), Err(DecodeError::BadMagic { .. })));
     }
 
     #[test]
     fn argmax_generation_and_max_len() {
-        let m = model(FIXTURES[0]);
-        let mut buf = [0.0f32; 64];
+        // The tiny model's argmax name (the golden one), and the same cut at 3 symbols.
+        let m = model(FIXTURES[1]);
+        let mut buf = [0u32; 64];
         let mut s = Scratch::new(&m, &mut buf).unwrap();
         let mut rng = Pcg32::from_seed(0);
-        let mut out = heapless::String::<4>::new();
-        let cfg = SampleConfig { temperature: 0.0, top_k: 0, max_len: 3 };
-        let stop = generate(&m, &mut s, &mut rng, &cfg, "", &mut out).unwrap();
-        defmt::assert!(stop == Stop::MaxLen || out.len() < 3);
+        let untouched = rng;
+        let want = GOLDEN.iter().find(|g| g.0 == 1 && g.2 == 0).unwrap().4[0];
+        let cfg = SampleConfig { temperature: Temperature::ARGMAX, top_k: 0, max_len: MAX_LEN };
+        let mut out = heapless::String::<{ 2 * MAX_LEN }>::new();
+        defmt::assert_eq!(generate(&m, &mut s, &mut rng, &cfg, "", &mut out), Ok(Stop::Boundary));
+        defmt::assert_eq!(out.as_str(), want);
+        defmt::assert!(want.len() > 3);
+        let cfg = SampleConfig { max_len: 3, ..cfg };
+        defmt::assert_eq!(generate(&m, &mut s, &mut rng, &cfg, "", &mut out), Ok(Stop::MaxLen));
+        defmt::assert_eq!(out.as_str(), &want[..3]);
+        // Temperature 0 draws no random numbers.
+        defmt::assert!(rng == untouched);
     }
 }

@@ -5,14 +5,14 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use runtime::{
-    batch_scratch_words, encode, generate, generate_batch, BatchScratch, Header, Model, ModelKind, OwnedMatrix, Pcg32,
-    Quant, SampleConfig, Scratch, Stop, Vocab,
+    batch_scratch_words, generate, generate_batch, BatchScratch, FloatBody, FloatModel, Model, Network, Pcg32, Quant,
+    SampleConfig, Scratch, Stop, MAX_LEN,
 };
 use std::hint::black_box;
 
 const N: usize = 100;
 
-/// The counts bigram (+1 smoothing) of data/names.txt, as a model file.
+/// The counts bigram (+1 smoothing) of data/names.txt, as an f32 model file.
 fn bigram_file() -> Vec<u8> {
     let text = include_str!("../../data/names.txt");
     let symbols: String = ".abcdefghijklmnopqrstuvwxyz".into();
@@ -32,18 +32,15 @@ fn bigram_file() -> Vec<u8> {
             row.iter().map(move |c| (c / total).ln() as f32).collect::<Vec<_>>()
         })
         .collect();
-    let vocab = Vocab::new(&symbols).unwrap();
-    let header =
-        Header { kind: ModelKind::Bigram, vocab, block_size: 1, n_embd: 0, n_hidden: 0, quant: Quant::F32, card: "" };
-    let m = OwnedMatrix::f32(27, 27, &table).unwrap();
-    encode(&header, &runtime::Weights::Bigram { table: m.view() }).unwrap()
+    let model = FloatModel { vocab: symbols, block_size: 1, body: FloatBody::Bigram { table } };
+    model.encode(Quant::F32, "").unwrap().bytes
 }
 
 /// Generates `N` names from seed 1; returns the number of symbols (forward passes).
 fn run(model: &Model, scratch: &mut Scratch) -> usize {
     let mut rng = Pcg32::from_seed(1);
-    let cfg = SampleConfig { temperature: 1.0, top_k: 0, max_len: 32 };
-    let mut name = heapless::String::<32>::new();
+    let cfg = SampleConfig::DEFAULT;
+    let mut name = heapless::String::<MAX_LEN>::new();
     let mut symbols = 0;
     for _ in 0..N {
         let stop = generate(model, scratch, &mut rng, &cfg, "", &mut name).unwrap();
@@ -53,9 +50,9 @@ fn run(model: &Model, scratch: &mut Scratch) -> usize {
 }
 
 /// Generates `N` names at once, name `i` from `Pcg32::from_seed(i)`.
-fn run_batch(model: &Model, scratch: &mut BatchScratch, outs: &mut [heapless::String<32>]) {
+fn run_batch(model: &Model, scratch: &mut BatchScratch, outs: &mut [heapless::String<MAX_LEN>]) {
     let mut rngs: Vec<Pcg32> = (0..N as u64).map(Pcg32::from_seed).collect();
-    let cfg = SampleConfig { temperature: 1.0, top_k: 0, max_len: 32 };
+    let cfg = SampleConfig::DEFAULT;
     generate_batch(model, scratch, &mut rngs, &cfg, "", outs).unwrap();
 }
 
@@ -67,7 +64,7 @@ fn bench(c: &mut Criterion) {
     ];
     for (name, bytes) in &files {
         let model = Model::from_bytes(bytes).unwrap();
-        let mut buf = vec![0.0; model.scratch_words()];
+        let mut buf = vec![0; model.scratch_words()];
         let mut scratch = Scratch::new(&model, &mut buf).unwrap();
         let symbols = run(&model, &mut scratch);
         let mut g = c.benchmark_group(format!("generate/{name}"));
@@ -75,10 +72,9 @@ fn bench(c: &mut Criterion) {
         g.bench_function("names", |b| b.iter(|| black_box(run(&model, &mut scratch))));
         g.throughput(Throughput::Elements(symbols as u64));
         g.bench_function("symbols", |b| b.iter(|| black_box(run(&model, &mut scratch))));
-        let h = model.header();
-        let mut bbuf = vec![0.0; batch_scratch_words(h.vocab.len(), h.block_size, h.n_embd, h.n_hidden, N)];
+        let mut bbuf = vec![0; batch_scratch_words(&model, N)];
         let mut bs = BatchScratch::new(&model, N, &mut bbuf).unwrap();
-        let mut outs = vec![heapless::String::<32>::new(); N];
+        let mut outs = vec![heapless::String::<MAX_LEN>::new(); N];
         g.throughput(Throughput::Elements(N as u64));
         g.bench_function("names-batched", |b| b.iter(|| run_batch(&model, &mut bs, black_box(&mut outs))));
         g.finish();

@@ -71,7 +71,9 @@ impl Format for DecodeError {
             }
             NonFinite { tensor, index } => write!(f, "tensor {=str}: non-finite value at {=usize}", tensor, index),
             Int8OutOfRange { tensor, index } => write!(f, "tensor {=str}: -128 at {=usize}", tensor, index),
-            NegativeScale { tensor, row } => write!(f, "tensor {=str}: negative scale in row {=usize}", tensor, row),
+            BadLayers { layer, problem } => write!(f, "layer {=usize}: {=str}", layer, problem),
+            BadRequant { tensor, row } => write!(f, "tensor {=str}: negative multiplier in row {=usize}", tensor, row),
+            AccumulatorOverflow { tensor, row } => write!(f, "tensor {=str}: row {=usize} can overflow", tensor, row),
         }
     }
 }
@@ -91,7 +93,11 @@ impl Format for Error {
             UnknownSymbol { symbol } => write!(f, "unknown symbol {=char}", symbol),
             BoundaryInWord => write!(f, "boundary token inside a word"),
             PrefixTooLong { len, max } => write!(f, "prefix of {=usize} symbols, at most {=usize}", len, max),
-            BadTemperature => write!(f, "bad temperature"),
+            NameBufferTooSmall { need, have } => {
+                write!(f, "name buffer of {=usize} bytes, need {=usize}", have, need)
+            }
+            BadTemperature { milli } => write!(f, "temperature {=u32}/1000 above 100", milli),
+            WrongNumberFormat { found, expected } => write!(f, "model is {=str}, code runs {=str}", found, expected),
             BatchSize { n, capacity } => write!(f, "batch of {=usize} names, capacity {=usize}", n, capacity),
         }
     }

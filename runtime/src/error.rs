@@ -23,7 +23,7 @@ pub enum DecodeError {
     TrailingBytes { count: usize },
     /// The model kind tag is not one this runtime knows.
     UnknownModelKind { tag: u8 },
-    /// The quantization scheme tag is not one this runtime knows.
+    /// The number format tag is not one this runtime knows.
     UnknownQuant { tag: u8 },
     /// A tensor's encoding tag is not one this runtime knows.
     UnknownEncoding { tensor: &'static str, tag: u8 },
@@ -51,8 +51,12 @@ pub enum DecodeError {
     NonFinite { tensor: &'static str, index: usize },
     /// An int8 weight is -128 (the symmetric scheme uses [-127, 127]).
     Int8OutOfRange { tensor: &'static str, index: usize },
-    /// A per-row scale is negative.
-    NegativeScale { tensor: &'static str, row: usize },
+    /// The layer stack does not fit together (layer 0: the stack as a whole).
+    BadLayers { layer: usize, problem: &'static str },
+    /// A requantisation multiplier is negative.
+    BadRequant { tensor: &'static str, row: usize },
+    /// An integer layer's row could overflow its 32-bit sum for some input.
+    AccumulatorOverflow { tensor: &'static str, row: usize },
 }
 
 const REEXPORT: &str = "re-export the model with `trainer export`";
@@ -79,8 +83,10 @@ impl fmt::Display for DecodeError {
             Malformed { section } => write!(f, "model file is malformed in its {section} section; {REEXPORT}"),
             TrailingBytes { count } => write!(f, "model file has {count} unexpected bytes after the last tensor; {REEXPORT}"),
             UnknownModelKind { tag } => write!(f, "unknown model kind {tag} (known: 0 = bigram, 1 = mlp); update the runtime or {REEXPORT}"),
-            UnknownQuant { tag } => write!(f, "unknown quantization scheme {tag} (known: 0 = f32, 1 = int8 per row); {REEXPORT}"),
-            UnknownEncoding { tensor, tag } => write!(f, "tensor {tensor} has unknown encoding {tag} (known: 0 = f32, 1 = int8); {REEXPORT}"),
+            UnknownQuant { tag } => write!(f, "unknown number format {tag} (known: 0 = f32, 1 = int8); {REEXPORT}"),
+            UnknownEncoding { tensor, tag } => {
+                write!(f, "tensor {tensor} has unknown encoding {tag} (known: 0 = f32, 1 = int8, 2 = int32); {REEXPORT}")
+            }
             VocabNotUtf8 => write!(f, "model vocabulary is not valid UTF-8; {REEXPORT}"),
             CardNotUtf8 => write!(f, "model card is not valid UTF-8; {REEXPORT}"),
             VocabSize { len } => write!(f, "model vocabulary has {len} symbols; it must have between 1 and 256"),
@@ -101,7 +107,14 @@ impl fmt::Display for DecodeError {
             }
             NonFinite { tensor, index } => write!(f, "tensor {tensor} holds a NaN or infinite value at index {index}; retrain or {REEXPORT}"),
             Int8OutOfRange { tensor, index } => write!(f, "tensor {tensor} holds -128 at index {index}; symmetric int8 uses [-127, 127]"),
-            NegativeScale { tensor, row } => write!(f, "tensor {tensor} has a negative scale in row {row}"),
+            BadLayers { layer, problem } => write!(f, "layer {layer} of the model: {problem}; {REEXPORT}"),
+            BadRequant { tensor, row } => {
+                write!(f, "tensor {tensor} has a negative requantisation multiplier in row {row}; {REEXPORT}")
+            }
+            AccumulatorOverflow { tensor, row } => write!(
+                f,
+                "tensor {tensor} row {row}: its 32-bit sum could overflow (bias plus 32767 x the sum of |weights|); {REEXPORT}"
+            ),
         }
     }
 }
@@ -124,10 +137,15 @@ pub enum Error {
     UnknownSymbol { symbol: char },
     /// A word or prefix contains the boundary token `'.'`.
     BoundaryInWord,
-    /// The prefix does not fit in the output string or in `max_len`.
+    /// The prefix is longer than `max_len` symbols.
     PrefixTooLong { len: usize, max: usize },
-    /// Temperature must be a finite number >= 0 (0 means argmax).
-    BadTemperature,
+    /// The output string cannot hold `max_len` of the vocabulary's widest symbols.
+    NameBufferTooSmall { need: usize, have: usize },
+    /// Temperature must be at most 100 (0 means argmax).
+    BadTemperature { milli: u32 },
+    /// The model holds other numbers than this code runs (an f32 file given to the integer
+    /// path, or the reverse).
+    WrongNumberFormat { found: &'static str, expected: &'static str },
     /// A batch of `n` names does not fit (`capacity`), or the RNG and output counts differ.
     BatchSize { n: usize, capacity: usize },
 }
@@ -152,8 +170,20 @@ impl fmt::Display for Error {
             }
             UnknownSymbol { symbol } => write!(f, "symbol {symbol:?} is not in the model's vocabulary"),
             BoundaryInWord => write!(f, "words and prefixes cannot contain the boundary token '.'"),
-            PrefixTooLong { len, max } => write!(f, "prefix has {len} symbols but at most {max} fit"),
-            BadTemperature => write!(f, "temperature must be a finite number >= 0 (0 picks the most likely symbol)"),
+            PrefixTooLong { len, max } => write!(f, "prefix has {len} symbols but names have at most {max}"),
+            NameBufferTooSmall { need, have } => write!(
+                f,
+                "the output string holds {have} bytes but a name of max_len symbols of this vocabulary needs {need}; size it with name_capacity()"
+            ),
+            BadTemperature { milli } => write!(
+                f,
+                "temperature {}.{:03} is above 100; use 0 (most likely symbol) to 100",
+                milli / 1000,
+                milli % 1000
+            ),
+            WrongNumberFormat { found, expected } => {
+                write!(f, "this model is {found} but this code runs {expected} models; use a {expected} file")
+            }
             BatchSize { n, capacity } => write!(
                 f,
                 "a batch of {n} names does not fit a scratch for {capacity} (or the RNG and output counts differ); make a BatchScratch for this many"

@@ -1,8 +1,8 @@
 //! Evaluation: mean negative log-likelihood of words under a model, the figure the trainer
-//! reports as its loss, so the two can be compared example by example.
+//! reports as its loss, so the two can be compared example by example. For an integer model
+//! it is the NLL of the distribution its sampler draws from (at temperature 1).
 
-use crate::kernels;
-use crate::model::{push_ctx, Model, Scratch};
+use crate::model::{push_ctx, Network, Scratch};
 use crate::sampler::symbol_id;
 use crate::Error;
 
@@ -24,19 +24,22 @@ impl Nll {
 /// NLL of every word: each word predicts its symbols and then the boundary token, from a
 /// context that starts as boundary tokens (the lectures' dataset construction). A word with
 /// `n` symbols contributes `n + 1` examples.
-pub fn nll<'w>(model: &Model, scratch: &mut Scratch, words: impl IntoIterator<Item = &'w str>) -> Result<Nll, Error> {
+pub fn nll<'w, N: Network + ?Sized>(
+    net: &N,
+    scratch: &mut Scratch,
+    words: impl IntoIterator<Item = &'w str>,
+) -> Result<Nll, Error> {
+    scratch.check(net)?;
     let mut total = Nll::default();
     for word in words {
         scratch.ctx.fill(0);
         let targets = word.chars().map(Some).chain(core::iter::once(None));
         for symbol in targets {
             let target = match symbol {
-                Some(s) => symbol_id(model, s)?,
+                Some(s) => symbol_id(net, s)?,
                 None => 0,
             };
-            let logits = model.forward_own_ctx(scratch)?;
-            let logit = logits.get(usize::from(target)).copied().unwrap_or(f32::NEG_INFINITY);
-            total.sum += f64::from(kernels::logsumexp(logits) - logit);
+            total.sum -= net.log_prob(scratch.ctx, scratch.work, target);
             total.count += 1;
             push_ctx(scratch.ctx, target);
         }

@@ -3,23 +3,40 @@
 //!
 //! ```text
 //! magic      4 bytes    b"MKMR"
-//! version    varint u16 FORMAT_VERSION
-//! header     postcard   kind u8, vocab bytes (varint len + UTF-8), block_size u32,
-//!                       n_embd u32, n_hidden u32, quant u8,         (u32s are varints)
-//!                       card bytes (varint len + UTF-8 text, may be empty)
-//! tensors    postcard   per tensor: encoding u8, rows u32, cols u32,
-//!                       scales bytes (varint len + rows x f32 LE, empty for f32),
-//!                       values bytes (varint len + rows x cols x f32 LE or i8)
-//!                       bigram: table [vocab, vocab]
-//!                       mlp:    C [vocab, n_embd], W1 [n_hidden, block_size * n_embd],
-//!                               b1 [1, n_hidden], W2 [vocab, n_hidden], b2 [1, vocab]
+//! version    varint u16 FORMAT_VERSION (3)
+//! header     postcard   kind u8 (0 bigram, 1 mlp), vocab bytes (varint len + UTF-8),
+//!                       block_size u32, n_embd u32,                   (u32s are varints)
+//!                       layers: varint count + (n_merge u32, n_out u32) per layer,
+//!                       quant u8 (0 f32, 1 int8), card bytes (UTF-8, may be empty)
+//! tensors    postcard   per tensor: encoding u8 (0 f32, 1 i8, 2 i32), rows u32, cols u32,
+//!                       requant bytes (rows x i32 LE multipliers, or empty),
+//!                       pad bytes (0-3 zeros: int8 values start 4-byte aligned in the file),
+//!                       values bytes (rows x cols values, little-endian)
 //! crc        4 bytes    CRC-32 (ISO-HDLC, as zlib) of every byte before it, little-endian
 //! ```
-//! Weight matrices are row-major `[out, in]` (PyTorch's `Linear` layout), so each output row
-//! is contiguous and owns one int8 scale. Biases are always f32. Any change to this layout
-//! bumps [`FORMAT_VERSION`].
+//!
+//! Tensors, in order (`[rows, cols]`):
+//! - bigram: `table [vocab, vocab]` (row = previous symbol, columns = next-symbol logits);
+//!   int8: row-major int8 log-probabilities with one multiplier per row.
+//! - mlp: `C [vocab, n_embd]`, then for each layer `k = 1..`: `Wk [n_out, n_in]`,
+//!   `bk [1, n_out]`, where `n_in = n_merge * (n_embd or the previous layer's n_out)`.
+//!   f32: row-major f32 weights (PyTorch's `Linear` layout) and f32 biases. int8 (the integer
+//!   model, [`crate::quant`]): `C` row-major int8; `Wk` int8 in the row-quad layout
+//!   ([`crate::int_kernels`]) with one multiplier per row; `bk` i32.
+//!
+//! The layers form a stack over the context's positions: the embedding makes `block_size`
+//! positions of `n_embd` features; a layer concatenates `n_merge` consecutive positions (the
+//! lectures' `FlattenConsecutive`) and maps each group to `n_out` features; every layer but
+//! the last is followed by tanh; the last leaves one position of `vocab` logits. Bengio's MLP
+//! is two layers, `(block_size, n_hidden)` and `(1, vocab)`; a deeper MLP adds `(1, n_hidden)`
+//! layers; the WaveNet-style hierarchy merges pairs, `(2, n_hidden)` per level. Batch norm is
+//! folded into the linear layers at export, so it has no tensor here.
+//!
+//! Any change to this layout bumps [`FORMAT_VERSION`] and adds a fixture.
 
-use crate::tensor::{f32_le, Encoding, F32Le, Matrix};
+use crate::int_kernels::GROUP;
+use crate::quant::X_MAX;
+use crate::tensor::{i32_le, int8s, words, Encoding, Layout, TensorView};
 use crate::vocab::Vocab;
 use crate::DecodeError;
 use serde::{Deserialize, Serialize};
@@ -27,12 +44,15 @@ use serde::{Deserialize, Serialize};
 /// First four bytes of every model file.
 pub const MAGIC: [u8; 4] = *b"MKMR";
 
-/// The format version this runtime reads and writes.
-/// Version 2 added the model card to the header.
-pub const FORMAT_VERSION: u16 = 2;
+/// The format version this runtime reads and writes. Version 2 had one hidden layer and
+/// int8 files with f32 activations; version 3 has a stack of layers and integer int8 models.
+pub const FORMAT_VERSION: u16 = 3;
+
+/// Most linear layers a model may have.
+pub const MAX_LAYERS: usize = 6;
 
 // Bitwise, without a lookup table: the CRC runs once per load, and the 1 KB table would be a
-// noticeable share of a 32 KB flash budget.
+// noticeable share of a 24 KB flash budget.
 const CRC: crc::Crc<u32, crc::NoTable> = crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
 
 /// CRC-32 (ISO-HDLC, the zlib one) of `bytes`, as stored at the end of a model file.
@@ -40,13 +60,14 @@ pub fn crc32(bytes: &[u8]) -> u32 {
     CRC.checksum(bytes)
 }
 
-/// Which network the file holds (new kinds come with a new format version).
+/// Which network the file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ModelKind {
     /// A `[vocab, vocab]` table of next-symbol logits (log-probabilities for a counts model).
     Bigram,
-    /// Bengio et al. 2003: embedding, concatenated context, tanh hidden layer, logits.
+    /// An embedding table and a stack of linear layers with tanh between them (Bengio et al.
+    /// 2003, deeper MLPs, the WaveNet-style hierarchy).
     Mlp,
 }
 
@@ -60,15 +81,15 @@ impl ModelKind {
     }
 }
 
-/// How the weight matrices are stored (new schemes come with a new format version).
+/// What numbers the file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Quant {
-    /// Every tensor f32.
+    /// Every tensor f32: the float reference (libm's tanh and exp).
     F32,
-    /// Weight matrices (and the embedding and bigram tables) int8 with one f32 scale per row,
-    /// `scale = max|row| / 127`; biases f32.
-    Int8PerRow,
+    /// The integer model: int8 weights, i32 biases, fixed-point activations, table tanh,
+    /// integer softmax and sampling ([`crate::quant`]).
+    Int8,
 }
 
 impl Quant {
@@ -76,15 +97,41 @@ impl Quant {
     pub fn name(self) -> &'static str {
         match self {
             Quant::F32 => "f32",
-            Quant::Int8PerRow => "int8-per-row",
+            Quant::Int8 => "int8",
         }
     }
+}
 
-    fn matrix_encoding(self) -> Encoding {
-        match self {
-            Quant::F32 => Encoding::F32,
-            Quant::Int8PerRow => Encoding::I8,
+/// One linear layer's shape: it concatenates `n_merge` consecutive positions and maps each
+/// group to `n_out` features.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LayerShape {
+    pub n_merge: usize,
+    pub n_out: usize,
+}
+
+/// The layer shapes of a model, in order (at most [`MAX_LAYERS`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LayerShapes {
+    len: usize,
+    shapes: [LayerShape; MAX_LAYERS],
+}
+
+impl LayerShapes {
+    /// `shapes` as a stack, or `None` if there are more than [`MAX_LAYERS`].
+    pub fn new(shapes: &[LayerShape]) -> Option<Self> {
+        if shapes.len() > MAX_LAYERS {
+            return None;
         }
+        let mut s = Self { len: shapes.len(), ..Self::default() };
+        for (slot, &shape) in s.shapes.iter_mut().zip(shapes) {
+            *slot = shape;
+        }
+        Some(s)
+    }
+
+    pub fn as_slice(&self) -> &[LayerShape] {
+        self.shapes.get(..self.len).unwrap_or(&[])
     }
 }
 
@@ -97,87 +144,170 @@ pub struct Header<'a> {
     pub block_size: usize,
     /// Embedding width (0 for a bigram).
     pub n_embd: usize,
-    /// Hidden layer width (0 for a bigram).
-    pub n_hidden: usize,
+    /// The linear layers (none for a bigram).
+    pub layers: LayerShapes,
     pub quant: Quant,
     /// The model card: free UTF-8 text written at export (`key: value` lines: training
     /// figures, the test NLL the runtime measured on this very file). May be empty.
     pub card: &'a str,
 }
 
-/// The tensors of a model, borrowed from its bytes.
+impl Header<'_> {
+    /// `(positions, features)` entering layer `k` (`k = layers` gives the logits' `(1, vocab)`
+    /// for a valid model): the embedding makes `(block_size, n_embd)`.
+    pub fn stage(&self, k: usize) -> (usize, usize) {
+        let mut stage = (self.block_size, self.n_embd);
+        for l in self.layers.as_slice().iter().take(k) {
+            stage = (stage.0 / l.n_merge.max(1), l.n_out);
+        }
+        stage
+    }
+
+    /// Number of parameters (weights and biases; multipliers not counted).
+    pub fn n_params(&self) -> usize {
+        let v = self.vocab.len();
+        match self.kind {
+            ModelKind::Bigram => v * v,
+            ModelKind::Mlp => {
+                let layers = self.layers.as_slice().iter().enumerate();
+                v * self.n_embd + layers.map(|(k, l)| l.n_out * (l.n_merge * self.stage(k).1 + 1)).sum::<usize>()
+            }
+        }
+    }
+
+    /// The hidden width of a one-hidden-layer MLP (the first layer's `n_out`); 0 for a bigram.
+    pub fn n_hidden(&self) -> usize {
+        match self.layers.as_slice() {
+            [first, _, ..] => first.n_out,
+            _ => 0,
+        }
+    }
+}
+
+/// One linear layer's tensors as they lie in the model bytes (shapes: the header's).
 #[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Linear<'a> {
+    /// `[n_out, n_in]`: f32 words row-major, or int8 in the row-quad layout.
+    pub w: &'a [u8],
+    /// `[n_out]`: f32 words, or i32 words in accumulator units.
+    pub b: &'a [u8],
+    /// `[n_out]` requantisation multipliers, i32 words (int8 files), else empty.
+    pub requant: &'a [u8],
+}
+
+/// The tensors of a model as they lie in its bytes: the decoder has checked every length
+/// against the header, so the slices hold exactly the values the shapes say.
+#[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one per model, and a Box would need a heap
 pub enum Weights<'a> {
     Bigram {
-        /// `[vocab, vocab]`: row = previous symbol, columns = logits of the next symbol.
-        table: Matrix<'a>,
+        /// `[vocab, vocab]` row-major: row = previous symbol, columns = next-symbol logits.
+        table: &'a [u8],
+        /// `[vocab]` multipliers of an int8 table's rows, else empty.
+        requant: &'a [u8],
     },
     Mlp {
-        /// `[vocab, n_embd]` embedding table.
-        c: Matrix<'a>,
-        /// `[n_hidden, block_size * n_embd]`.
-        w1: Matrix<'a>,
-        /// `[n_hidden]`.
-        b1: &'a [F32Le],
-        /// `[vocab, n_hidden]`.
-        w2: Matrix<'a>,
-        /// `[vocab]`.
-        b2: &'a [F32Le],
+        /// `[vocab, n_embd]` embedding table, row-major.
+        c: &'a [u8],
+        layers: heapless::Vec<Linear<'a>, MAX_LAYERS>,
     },
 }
 
-impl Weights<'_> {
-    /// Number of parameters (weights and biases; int8 scales not counted).
-    pub fn n_params(&self) -> usize {
-        let m = |m: &Matrix| m.rows() * m.cols();
-        match self {
-            Weights::Bigram { table } => m(table),
-            Weights::Mlp { c, w1, b1, w2, b2 } => m(c) + m(w1) + b1.len() + m(w2) + b2.len(),
+/// Names of the layers' tensors in messages and `inspect` output.
+const W_NAMES: [&str; MAX_LAYERS] = ["W1", "W2", "W3", "W4", "W5", "W6"];
+const B_NAMES: [&str; MAX_LAYERS] = ["b1", "b2", "b3", "b4", "b5", "b6"];
+
+/// The tensors of a model in file order, with their names and shapes.
+pub fn tensors<'a>(
+    header: &Header<'a>,
+    weights: &Weights<'a>,
+) -> heapless::Vec<TensorView<'a>, { 1 + 2 * MAX_LAYERS }> {
+    let mut v = heapless::Vec::new();
+    let (matrix, bias) = match header.quant {
+        Quant::F32 => (Encoding::F32, Encoding::F32),
+        Quant::Int8 => (Encoding::I8, Encoding::I32),
+    };
+    let view = |name, rows, cols, encoding, layout, values, requant| TensorView {
+        name,
+        rows,
+        cols,
+        encoding,
+        layout,
+        values,
+        requant,
+    };
+    let n = header.vocab.len();
+    // The capacity is the most tensors a model has, so no push fails.
+    match weights {
+        Weights::Bigram { table, requant } => {
+            let _ = v.push(view("table", n, n, matrix, Layout::RowMajor, table, requant));
+        }
+        Weights::Mlp { c, layers } => {
+            let _ = v.push(view("C", n, header.n_embd, matrix, Layout::RowMajor, c, &[]));
+            let quads = if matrix == Encoding::I8 { Layout::RowQuads } else { Layout::RowMajor };
+            for (k, (((l, shape), w), b)) in
+                layers.iter().zip(header.layers.as_slice()).zip(W_NAMES).zip(B_NAMES).enumerate()
+            {
+                let n_in = shape.n_merge * header.stage(k).1;
+                let _ = v.push(view(w, shape.n_out, n_in, matrix, quads, l.w, l.requant));
+                let _ = v.push(view(b, 1, shape.n_out, bias, Layout::RowMajor, l.b, &[]));
+            }
         }
     }
-
-    /// The tensors with their names, in file order.
-    pub fn tensors(&self) -> heapless::Vec<(&'static str, Tensor<'_>), 5> {
-        let mut v = heapless::Vec::new();
-        let pairs: &[(&'static str, Tensor)] = match self {
-            Weights::Bigram { table } => &[("table", Tensor::Matrix(*table))],
-            Weights::Mlp { c, w1, b1, w2, b2 } => &[
-                ("C", Tensor::Matrix(*c)),
-                ("W1", Tensor::Matrix(*w1)),
-                ("b1", Tensor::Bias(b1)),
-                ("W2", Tensor::Matrix(*w2)),
-                ("b2", Tensor::Bias(b2)),
-            ],
-        };
-        for p in pairs {
-            // Capacity 5 is the most tensors any kind has.
-            let _ = v.push(*p);
-        }
-        v
-    }
-}
-
-/// One named tensor of a model, for inspection and encoding.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Tensor<'a> {
-    Matrix(Matrix<'a>),
-    /// An f32 vector, stored as a `[1, n]` tensor.
-    Bias(&'a [F32Le]),
+    v
 }
 
 // ---- Wire structs: postcard's view of the layout above ----
 
 #[derive(Serialize, Deserialize)]
-struct WireHeader<'a> {
+struct WireLayer {
+    n_merge: u32,
+    n_out: u32,
+}
+
+/// The header in three parts: the fields before the layers, the layers (a varint count,
+/// then each layer), the fields after. (Read part by part rather than as one struct with a
+/// `heapless::Vec`: the generic sequence decoder is half a kilobyte of flash.)
+#[derive(Serialize, Deserialize)]
+struct WireHeaderStart<'a> {
     kind: u8,
     #[serde(borrow)]
     vocab: &'a [u8],
     block_size: u32,
     n_embd: u32,
-    n_hidden: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireHeaderEnd<'a> {
     quant: u8,
     #[serde(borrow)]
     card: &'a [u8],
+}
+
+/// The header as decoded (the layers already converted).
+struct WireHeader<'a> {
+    start: WireHeaderStart<'a>,
+    layers: LayerShapes,
+    end: WireHeaderEnd<'a>,
+}
+
+/// Reads the header's three parts from `bytes`; `None` when they do not parse (or there are
+/// more than [`MAX_LAYERS`] layers, or a dimension does not fit a `usize`).
+fn take_header(bytes: &[u8]) -> Option<(WireHeader<'_>, &[u8])> {
+    let (start, rest) = postcard::take_from_bytes::<WireHeaderStart>(bytes).ok()?;
+    let (count, mut rest) = postcard::take_from_bytes::<u32>(rest).ok()?;
+    let mut layers = LayerShapes { len: usize::try_from(count).ok()?, ..LayerShapes::default() };
+    if layers.len > MAX_LAYERS {
+        return None;
+    }
+    for shape in layers.shapes.iter_mut().take(layers.len) {
+        let (layer, r) = postcard::take_from_bytes::<WireLayer>(rest).ok()?;
+        *shape =
+            LayerShape { n_merge: usize::try_from(layer.n_merge).ok()?, n_out: usize::try_from(layer.n_out).ok()? };
+        rest = r;
+    }
+    let (end, rest) = postcard::take_from_bytes::<WireHeaderEnd>(rest).ok()?;
+    Some((WireHeader { start, layers, end }, rest))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -186,7 +316,9 @@ struct WireTensor<'a> {
     rows: u32,
     cols: u32,
     #[serde(borrow)]
-    scales: &'a [u8],
+    requant: &'a [u8],
+    #[serde(borrow)]
+    pad: &'a [u8],
     #[serde(borrow)]
     values: &'a [u8],
 }
@@ -197,14 +329,21 @@ const QUANT_F32: u8 = 0;
 const QUANT_INT8: u8 = 1;
 const ENC_F32: u8 = 0;
 const ENC_I8: u8 = 1;
+const ENC_I32: u8 = 2;
 
 // ---- Decoding ----
 
 /// Decodes and validates a model file in place: every tensor borrows from `bytes`.
 ///
-/// Checks, in order: magic, version, CRC, header fields, vocabulary, each tensor's encoding,
-/// shape and byte length against the header, finite values and int8 range, and that nothing
-/// follows the last tensor. Never panics and never allocates, whatever `bytes` holds.
+/// Checks, in order: magic, version, CRC, header fields and the layer stack, vocabulary, each
+/// tensor's encoding, shape and byte length against the header, finite f32 values, the int8
+/// range, non-negative multipliers, that no integer layer's sums can overflow, and that
+/// nothing follows the last tensor. Never panics, never allocates and uses no floating-point
+/// arithmetic, whatever `bytes` holds.
+// Not inlined: its temporaries then live in a frame of their own, released before the
+// model runs, instead of in the caller's frame for its whole life (600 bytes of a
+// microcontroller's peak stack).
+#[inline(never)]
 pub fn decode(bytes: &[u8]) -> Result<(Header<'_>, Weights<'_>), DecodeError> {
     let too_short = DecodeError::TooShort { len: bytes.len() };
     let (magic, rest) = bytes.split_first_chunk::<4>().ok_or(too_short)?;
@@ -224,29 +363,34 @@ pub fn decode(bytes: &[u8]) -> Result<(Header<'_>, Weights<'_>), DecodeError> {
     // The magic and version were read above; parse the rest of the body.
     let rest = body.get(4..).ok_or(too_short)?;
     let (_, rest) = postcard::take_from_bytes::<u16>(rest).map_err(|_| too_short)?;
-    let (wire, rest) =
-        postcard::take_from_bytes::<WireHeader>(rest).map_err(|_| DecodeError::Malformed { section: "header" })?;
+    let (wire, rest) = take_header(rest).ok_or(DecodeError::Malformed { section: "header" })?;
     let header = validate_header(&wire)?;
 
-    let mut reader = TensorReader { rest, header: &header };
+    let mut reader = TensorReader { rest, quant: header.quant };
+    let v = header.vocab.len();
     let weights = match header.kind {
         ModelKind::Bigram => {
-            let v = header.vocab.len();
-            Weights::Bigram { table: reader.matrix("table", v, v)? }
+            let (table, requant) = reader.matrix("table", v, v, true)?;
+            Weights::Bigram { table, requant }
         }
         ModelKind::Mlp => {
-            let v = header.vocab.len();
-            let n_in = header
-                .block_size
-                .checked_mul(header.n_embd)
-                .ok_or(DecodeError::SizeOverflow { what: "block_size * n_embd" })?;
-            Weights::Mlp {
-                c: reader.matrix("C", v, header.n_embd)?,
-                w1: reader.matrix("W1", header.n_hidden, n_in)?,
-                b1: reader.bias("b1", header.n_hidden)?,
-                w2: reader.matrix("W2", v, header.n_hidden)?,
-                b2: reader.bias("b2", v)?,
+            let (c, _) = reader.matrix("C", v, header.n_embd, false)?;
+            let mut layers = heapless::Vec::new();
+            for (k, ((shape, w_name), b_name)) in header.layers.as_slice().iter().zip(W_NAMES).zip(B_NAMES).enumerate()
+            {
+                let n_in = shape
+                    .n_merge
+                    .checked_mul(header.stage(k).1)
+                    .ok_or(DecodeError::SizeOverflow { what: "n_merge * features" })?;
+                let (w, requant) = reader.matrix(w_name, shape.n_out, n_in, true)?;
+                let b = reader.bias(b_name, shape.n_out)?;
+                if header.quant == Quant::Int8 {
+                    check_accumulators(w_name, int8s(w), words(b), n_in)?;
+                }
+                // The header allows at most MAX_LAYERS layers, the capacity.
+                let _ = layers.push(Linear { w, b, requant });
             }
+            Weights::Mlp { c, layers }
         }
     };
     if !reader.rest.is_empty() {
@@ -255,15 +399,16 @@ pub fn decode(bytes: &[u8]) -> Result<(Header<'_>, Weights<'_>), DecodeError> {
     Ok((header, weights))
 }
 
-fn validate_header<'a>(wire: &WireHeader<'a>) -> Result<Header<'a>, DecodeError> {
+fn validate_header<'a>(h: &WireHeader<'a>) -> Result<Header<'a>, DecodeError> {
+    let wire = &h.start;
     let kind = match wire.kind {
         KIND_BIGRAM => ModelKind::Bigram,
         KIND_MLP => ModelKind::Mlp,
         tag => return Err(DecodeError::UnknownModelKind { tag }),
     };
-    let quant = match wire.quant {
+    let quant = match h.end.quant {
         QUANT_F32 => Quant::F32,
-        QUANT_INT8 => Quant::Int8PerRow,
+        QUANT_INT8 => Quant::Int8,
         tag => return Err(DecodeError::UnknownQuant { tag }),
     };
     let vocab = Vocab::new(core::str::from_utf8(wire.vocab).map_err(|_| DecodeError::VocabNotUtf8)?)?;
@@ -274,87 +419,122 @@ fn validate_header<'a>(wire: &WireHeader<'a>) -> Result<Header<'a>, DecodeError>
             Err(DecodeError::BadDimension { field, value, expected })
         }
     };
-    let (b, e, h) = (wire.block_size, wire.n_embd, wire.n_hidden);
-    let (block_size, n_embd, n_hidden) = match kind {
-        ModelKind::Bigram => (
-            dim("block_size", b, b == 1, "1 for a bigram")?,
-            dim("n_embd", e, e == 0, "0 for a bigram")?,
-            dim("n_hidden", h, h == 0, "0 for a bigram")?,
-        ),
-        ModelKind::Mlp => (
-            dim("block_size", b, b >= 1, "at least 1")?,
-            dim("n_embd", e, e >= 1, "at least 1")?,
-            dim("n_hidden", h, h >= 1, "at least 1")?,
-        ),
+    let (b, e) = (wire.block_size, wire.n_embd);
+    let (block_size, n_embd) = match kind {
+        ModelKind::Bigram => {
+            (dim("block_size", b, b == 1, "1 for a bigram")?, dim("n_embd", e, e == 0, "0 for a bigram")?)
+        }
+        ModelKind::Mlp => (dim("block_size", b, b >= 1, "at least 1")?, dim("n_embd", e, e >= 1, "at least 1")?),
     };
-    let card = core::str::from_utf8(wire.card).map_err(|_| DecodeError::CardNotUtf8)?;
-    Ok(Header { kind, vocab, block_size, n_embd, n_hidden, quant, card })
+    let layer_err = |layer: usize, problem: &'static str| DecodeError::BadLayers { layer, problem };
+    let mut positions = block_size;
+    for (k, l) in h.layers.as_slice().iter().enumerate() {
+        if l.n_merge == 0 || l.n_out == 0 {
+            return Err(layer_err(k + 1, "n_merge and n_out must be at least 1"));
+        }
+        if positions % l.n_merge != 0 {
+            return Err(layer_err(k + 1, "n_merge must divide the positions left (block_size, then each layer's)"));
+        }
+        positions /= l.n_merge;
+    }
+    let (layers, n_layers) = (h.layers, h.layers.len);
+    match kind {
+        ModelKind::Bigram if n_layers != 0 => return Err(layer_err(1, "a bigram has no layers")),
+        ModelKind::Mlp if n_layers == 0 => return Err(layer_err(0, "an mlp needs at least one layer")),
+        ModelKind::Mlp if positions != 1 => return Err(layer_err(n_layers, "the last layer must leave one position")),
+        ModelKind::Mlp if layers.as_slice().last().map(|l| l.n_out) != Some(vocab.len()) => {
+            return Err(layer_err(n_layers, "the last layer's n_out must be the vocabulary size"))
+        }
+        _ => {}
+    }
+    let card = core::str::from_utf8(h.end.card).map_err(|_| DecodeError::CardNotUtf8)?;
+    Ok(Header { kind, vocab, block_size, n_embd, layers, quant, card })
 }
 
 /// Reads tensors one after another, checking each against the header.
-struct TensorReader<'a, 'h> {
+struct TensorReader<'a> {
     rest: &'a [u8],
-    header: &'h Header<'a>,
+    quant: Quant,
 }
 
-impl<'a> TensorReader<'a, '_> {
+impl<'a> TensorReader<'a> {
     fn next(&mut self, name: &'static str) -> Result<WireTensor<'a>, DecodeError> {
         let (t, rest) =
             postcard::take_from_bytes::<WireTensor>(self.rest).map_err(|_| DecodeError::Malformed { section: name })?;
         self.rest = rest;
+        if t.pad.len() > 3 || t.pad.iter().any(|&b| b != 0) {
+            return Err(DecodeError::Malformed { section: name });
+        }
         Ok(t)
     }
 
-    fn matrix(&mut self, name: &'static str, rows: usize, cols: usize) -> Result<Matrix<'a>, DecodeError> {
+    /// A `[rows, cols]` matrix in the file's number format, and (int8 with `requant`) its
+    /// rows' multipliers.
+    fn matrix(
+        &mut self,
+        name: &'static str,
+        rows: usize,
+        cols: usize,
+        requant: bool,
+    ) -> Result<(&'a [u8], &'a [u8]), DecodeError> {
         let t = self.next(name)?;
-        let expected = self.header.quant.matrix_encoding();
-        let found = encoding(name, t.encoding)?;
-        if found != expected {
-            return Err(DecodeError::WrongEncoding { tensor: name, expected: expected.name(), found: found.name() });
-        }
         check_shape(name, &t, rows, cols)?;
         let n = rows.checked_mul(cols).ok_or(DecodeError::SizeOverflow { what: name })?;
-        match found {
-            Encoding::F32 => {
-                check_len(name, "scales", 0, t.scales.len())?;
-                let data = f32_words(name, "values", t.values, n)?;
-                Matrix::f32(rows, cols, data).ok_or(DecodeError::SizeOverflow { what: name })
-            }
-            Encoding::I8 => {
-                let scales = f32_words(name, "scales", t.scales, rows)?;
-                for (row, s) in scales.iter().enumerate() {
-                    if f32_le(s) < 0.0 {
-                        return Err(DecodeError::NegativeScale { tensor: name, row });
+        match self.quant {
+            Quant::Int8 => {
+                expect_encoding(name, &t, Encoding::I8)?;
+                let multipliers = if requant {
+                    let m = checked_words(name, "requant", t.requant, rows)?;
+                    if let Some(row) = words(m).iter().position(|w| i32_le(w) < 0) {
+                        return Err(DecodeError::BadRequant { tensor: name, row });
                     }
-                }
+                    m
+                } else {
+                    check_len(name, "requant", 0, t.requant.len())?;
+                    &[]
+                };
                 check_len(name, "values", n, t.values.len())?;
-                let values: &[i8] = bytemuck::cast_slice(t.values);
-                if let Some(index) = values.iter().position(|&q| q == i8::MIN) {
+                if let Some(index) = t.values.iter().position(|&q| q == 0x80) {
                     return Err(DecodeError::Int8OutOfRange { tensor: name, index });
                 }
-                Matrix::i8(rows, cols, scales, values).ok_or(DecodeError::SizeOverflow { what: name })
+                Ok((t.values, multipliers))
+            }
+            Quant::F32 => {
+                expect_encoding(name, &t, Encoding::F32)?;
+                check_len(name, "requant", 0, t.requant.len())?;
+                Ok((f32_words(name, t.values, n)?, &[]))
             }
         }
     }
 
-    fn bias(&mut self, name: &'static str, n: usize) -> Result<&'a [F32Le], DecodeError> {
+    fn bias(&mut self, name: &'static str, n: usize) -> Result<&'a [u8], DecodeError> {
         let t = self.next(name)?;
-        let found = encoding(name, t.encoding)?;
-        if found != Encoding::F32 {
-            return Err(DecodeError::WrongEncoding { tensor: name, expected: "f32", found: found.name() });
-        }
         check_shape(name, &t, 1, n)?;
-        check_len(name, "scales", 0, t.scales.len())?;
-        f32_words(name, "values", t.values, n)
+        check_len(name, "requant", 0, t.requant.len())?;
+        match self.quant {
+            Quant::F32 => {
+                expect_encoding(name, &t, Encoding::F32)?;
+                f32_words(name, t.values, n)
+            }
+            Quant::Int8 => {
+                expect_encoding(name, &t, Encoding::I32)?;
+                checked_words(name, "values", t.values, n)
+            }
+        }
     }
 }
 
-fn encoding(tensor: &'static str, tag: u8) -> Result<Encoding, DecodeError> {
-    match tag {
-        ENC_F32 => Ok(Encoding::F32),
-        ENC_I8 => Ok(Encoding::I8),
-        tag => Err(DecodeError::UnknownEncoding { tensor, tag }),
+fn expect_encoding(tensor: &'static str, t: &WireTensor, expected: Encoding) -> Result<(), DecodeError> {
+    let found = match t.encoding {
+        ENC_F32 => Encoding::F32,
+        ENC_I8 => Encoding::I8,
+        ENC_I32 => Encoding::I32,
+        tag => return Err(DecodeError::UnknownEncoding { tensor, tag }),
+    };
+    if found != expected {
+        return Err(DecodeError::WrongEncoding { tensor, expected: expected.name(), found: found.name() });
     }
+    Ok(())
 }
 
 fn check_shape(tensor: &'static str, t: &WireTensor, rows: usize, cols: usize) -> Result<(), DecodeError> {
@@ -373,20 +553,62 @@ fn check_len(tensor: &'static str, part: &'static str, expected: usize, found: u
     Ok(())
 }
 
-/// `bytes` as `n` stored f32 words, all finite.
-fn f32_words<'a>(
+/// `bytes`, checked to hold `n` 4-byte words.
+fn checked_words<'a>(
     tensor: &'static str,
     part: &'static str,
     bytes: &'a [u8],
     n: usize,
-) -> Result<&'a [F32Le], DecodeError> {
+) -> Result<&'a [u8], DecodeError> {
     let expected = n.checked_mul(4).ok_or(DecodeError::SizeOverflow { what: tensor })?;
     check_len(tensor, part, expected, bytes.len())?;
-    let (words, _) = bytes.as_chunks::<4>();
-    if let Some(index) = words.iter().position(|w| !f32_le(w).is_finite()) {
+    Ok(bytes)
+}
+
+/// `bytes`, checked to hold `n` stored f32 words, all finite (checked on the bits: an all-ones
+/// exponent is infinity or NaN, so no floating-point arithmetic is needed).
+fn f32_words<'a>(tensor: &'static str, bytes: &'a [u8], n: usize) -> Result<&'a [u8], DecodeError> {
+    let w = checked_words(tensor, "values", bytes, n)?;
+    if let Some(index) = words(w).iter().position(|w| u32::from_le_bytes(*w) & 0x7f80_0000 == 0x7f80_0000) {
         return Err(DecodeError::NonFinite { tensor, index });
     }
-    Ok(words)
+    Ok(w)
+}
+
+/// Proves that no row of an integer layer can overflow its `i32` sum: for every row,
+/// `|b| + X_MAX * sum |w|` fits, whatever the inputs (all inputs are i16 of magnitude at most
+/// `X_MAX`). `w` is in the row-quad layout: a group of 4, 2 or 1 rows stores, per column
+/// pair, its rows' weights in the order `ROW_OF` gives, then one byte per row for an odd
+/// last column.
+fn check_accumulators(tensor: &'static str, w: &[i8], b: &[[u8; 4]], n_in: usize) -> Result<(), DecodeError> {
+    const ROW_OF: [[usize; 8]; 3] = [[0, 1, 0, 1, 2, 3, 2, 3], [0, 1, 0, 1, 0, 0, 0, 0], [0; 8]];
+    let n_out = b.len();
+    let mut first = 0;
+    while first < n_out {
+        let rows = if n_out - first >= GROUP {
+            GROUP
+        } else if n_out - first >= 2 {
+            2
+        } else {
+            1
+        };
+        let pattern = ROW_OF.get(rows / 2).copied().unwrap_or_default(); // 4 -> 0, 2 -> 1, 1 -> 2
+        let paired = n_in / 2 * 2 * rows; // bytes of the column pairs
+        let mut l1 = [0i64; GROUP];
+        for (i, &q) in w.get(first * n_in..(first + rows) * n_in).unwrap_or(&[]).iter().enumerate() {
+            let row = if i < paired { pattern.get(i % (2 * rows)).copied().unwrap_or(0) } else { i - paired };
+            if let Some(s) = l1.get_mut(row) {
+                *s += i64::from(q).abs();
+            }
+        }
+        for (r, (s, bias)) in l1.iter().zip(b.get(first..first + rows).unwrap_or(&[])).enumerate() {
+            if i64::from(i32_le(bias)).abs() + s * X_MAX > i64::from(i32::MAX) {
+                return Err(DecodeError::AccumulatorOverflow { tensor, row: first + r });
+            }
+        }
+        first += rows;
+    }
+    Ok(())
 }
 
 // ---- Encoding (host side) ----
@@ -397,51 +619,64 @@ pub use encode::*;
 #[cfg(feature = "alloc")]
 mod encode {
     use super::*;
-    use crate::tensor::MatrixData;
     use alloc::vec::Vec;
 
     /// Writes a model file for `header` and `weights`, then decodes the result so that a file
     /// this function returns is one the runtime accepts (the decoder's checks are the only
-    /// definition of "valid").
+    /// definition of "valid"). int8 values are placed 4-byte aligned in the file, for the
+    /// word loads of the Cortex-M4 kernel.
     pub fn encode(header: &Header, weights: &Weights) -> Result<Vec<u8>, DecodeError> {
         let overflow = |what| DecodeError::SizeOverflow { what };
-        let wire = WireHeader {
+        let u32_of = |what, v: usize| u32::try_from(v).map_err(|_| overflow(what));
+        let mut layers = Vec::new();
+        for l in header.layers.as_slice() {
+            layers.push(WireLayer { n_merge: u32_of("n_merge", l.n_merge)?, n_out: u32_of("n_out", l.n_out)? });
+        }
+        let start = WireHeaderStart {
             kind: match header.kind {
                 ModelKind::Bigram => KIND_BIGRAM,
                 ModelKind::Mlp => KIND_MLP,
             },
             vocab: header.vocab.as_str().as_bytes(),
-            block_size: u32::try_from(header.block_size).map_err(|_| overflow("block_size"))?,
-            n_embd: u32::try_from(header.n_embd).map_err(|_| overflow("n_embd"))?,
-            n_hidden: u32::try_from(header.n_hidden).map_err(|_| overflow("n_hidden"))?,
+            block_size: u32_of("block_size", header.block_size)?,
+            n_embd: u32_of("n_embd", header.n_embd)?,
+        };
+        let end = WireHeaderEnd {
             quant: match header.quant {
                 Quant::F32 => QUANT_F32,
-                Quant::Int8PerRow => QUANT_INT8,
+                Quant::Int8 => QUANT_INT8,
             },
             card: header.card.as_bytes(),
         };
         let mut out = Vec::from(MAGIC);
         let ser = |_| DecodeError::Malformed { section: "encoder" };
         out.extend(postcard::to_allocvec(&FORMAT_VERSION).map_err(ser)?);
-        out.extend(postcard::to_allocvec(&wire).map_err(ser)?);
-        for (name, tensor) in weights.tensors() {
-            let (encoding, rows, cols, scales, values) = match tensor {
-                Tensor::Matrix(m) => match m.data() {
-                    MatrixData::F32(d) => (ENC_F32, m.rows(), m.cols(), &[][..], d.as_flattened()),
-                    MatrixData::I8 { scales, values } => {
-                        (ENC_I8, m.rows(), m.cols(), scales.as_flattened(), bytemuck::cast_slice::<i8, u8>(values))
-                    }
-                },
-                Tensor::Bias(b) => (ENC_F32, 1, b.len(), &[][..], b.as_flattened()),
+        out.extend(postcard::to_allocvec(&start).map_err(ser)?);
+        out.extend(postcard::to_allocvec(&u32_of("layers", layers.len())?).map_err(ser)?);
+        for layer in &layers {
+            out.extend(postcard::to_allocvec(layer).map_err(ser)?);
+        }
+        out.extend(postcard::to_allocvec(&end).map_err(ser)?);
+        for t in tensors(header, weights) {
+            let encoding = match t.encoding {
+                Encoding::F32 => ENC_F32,
+                Encoding::I8 => ENC_I8,
+                Encoding::I32 => ENC_I32,
             };
-            let wire = WireTensor {
-                encoding,
-                rows: u32::try_from(rows).map_err(|_| overflow(name))?,
-                cols: u32::try_from(cols).map_err(|_| overflow(name))?,
-                scales,
-                values,
-            };
-            out.extend(postcard::to_allocvec(&wire).map_err(ser)?);
+            let (rows, cols) = (u32_of(t.name, t.rows)?, u32_of(t.name, t.cols)?);
+            // The smallest padding that puts the values (after their length varint) at a
+            // multiple of 4 from the start of the file.
+            const ZEROS: [u8; 3] = [0; 3];
+            let mut bytes = Vec::new();
+            for pad in 0..4 {
+                let pad = ZEROS.get(..pad).unwrap_or(&[]);
+                let wire = WireTensor { encoding, rows, cols, requant: t.requant, pad, values: t.values };
+                bytes = postcard::to_allocvec(&wire).map_err(ser)?;
+                if encoding != ENC_I8 || (out.len() + bytes.len() - t.values.len()) % 4 == 0 {
+                    break;
+                }
+            }
+            out.extend(bytes);
         }
         let crc = crc32(&out);
         out.extend(crc.to_le_bytes());

@@ -1,4 +1,5 @@
-//! Kernels: pure functions over slices that write into buffers the caller owns.
+//! Float kernels (the f32 files' path): pure functions over slices that write into buffers
+//! the caller owns. The integer model's kernels are in [`crate::int_kernels`].
 //!
 //! They know nothing of the file format and never allocate, log or panic: shapes are checked
 //! once when a model is loaded, and the loops zip their slices, so a mismatched length is
@@ -14,15 +15,6 @@ use crate::tensor::{f32_le, F32Le};
 pub fn dequant_f32(out: &mut [f32], row: &[F32Le]) {
     for (o, w) in out.iter_mut().zip(row) {
         *o = f32_le(w);
-    }
-}
-
-/// Dequantizes one int8 row: `out[j] = row[j] * scale`.
-///
-/// `out: [n]`, `row: [n]`.
-pub fn dequant_i8(out: &mut [f32], row: &[i8], scale: f32) {
-    for (o, &q) in out.iter_mut().zip(row) {
-        *o = f32::from(q) * scale;
     }
 }
 
@@ -42,26 +34,6 @@ pub fn linear_f32(out: &mut [f32], x: &[f32], w: &[F32Le], b: &[F32Le]) {
             acc += f32_le(w) * x;
         }
         *o = acc + f32_le(b);
-    }
-}
-
-/// Linear layer with int8 weights and f32 activations:
-/// `out[i] = scale[i] * sum_j w[i, j] * x[j] + b[i]`.
-///
-/// `out: [n_out]`, `x: [n_in]`, `w: [n_out, n_in]` row-major, `scales: [n_out]`, `b: [n_out]`.
-pub fn linear_i8(out: &mut [f32], x: &[f32], w: &[i8], scales: &[F32Le], b: &[F32Le]) {
-    if x.is_empty() {
-        for (o, b) in out.iter_mut().zip(b) {
-            *o = f32_le(b);
-        }
-        return;
-    }
-    for (((o, row), scale), b) in out.iter_mut().zip(w.chunks_exact(x.len())).zip(scales).zip(b) {
-        let mut acc = 0.0f32;
-        for (&q, x) in row.iter().zip(x) {
-            acc += f32::from(q) * x;
-        }
-        *o = acc * f32_le(scale) + f32_le(b);
     }
 }
 
@@ -97,36 +69,6 @@ pub fn linear_f32_x4(out: &mut [f32], x: &[f32], w: &[F32Le], b: &[F32Le]) {
     }
 }
 
-/// [`linear_i8`], four output rows at a time; bit-identical to it (see [`linear_f32_x4`]).
-pub fn linear_i8_x4(out: &mut [f32], x: &[f32], w: &[i8], scales: &[F32Le], b: &[F32Le]) {
-    let n_in = x.len();
-    let done = w.len().checked_div(n_in).map_or(0, |rows| out.len().min(rows).min(b.len()).min(scales.len()) / 4 * 4);
-    let chunks = out.chunks_exact_mut(4).zip(w.chunks_exact(4 * n_in.max(1))).zip(scales.chunks_exact(4));
-    for (((o, rows), s), b) in chunks.zip(b.chunks_exact(4)) {
-        let (r0, rest) = rows.split_at(n_in);
-        let (r1, rest) = rest.split_at(n_in);
-        let (r2, r3) = rest.split_at(n_in);
-        let (mut a0, mut a1, mut a2, mut a3) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-        for ((((x, &q0), &q1), &q2), &q3) in x.iter().zip(r0).zip(r1).zip(r2).zip(r3) {
-            a0 += f32::from(q0) * x;
-            a1 += f32::from(q1) * x;
-            a2 += f32::from(q2) * x;
-            a3 += f32::from(q3) * x;
-        }
-        if let ([o0, o1, o2, o3], [s0, s1, s2, s3], [b0, b1, b2, b3]) = (o, s, b) {
-            *o0 = a0 * f32_le(s0) + f32_le(b0);
-            *o1 = a1 * f32_le(s1) + f32_le(b1);
-            *o2 = a2 * f32_le(s2) + f32_le(b2);
-            *o3 = a3 * f32_le(s3) + f32_le(b3);
-        }
-    }
-    if let (Some(o), Some(w), Some(s), Some(b)) =
-        (out.get_mut(done..), w.get(done * n_in..), scales.get(done..), b.get(done..))
-    {
-        linear_i8(o, x, w, s, b);
-    }
-}
-
 /// [`linear_f32`] over a batch in feature-major layout: `out_t[i][k] = sum_j w[i, j] *
 /// x_t[j][k] + b[i]`. Each output is still summed over `j` in order from 0.0 and then offset
 /// by its bias: column `k` is bit-identical to [`linear_f32`] on example `k`.
@@ -134,22 +76,6 @@ pub fn linear_i8_x4(out: &mut [f32], x: &[f32], w: &[i8], scales: &[F32Le], b: &
 /// `out_t: [n_out * n_batch]`, `x_t: [n_in * n_batch]`, `w: [n_out, n_in]`, `b: [n_out]`.
 pub fn linear_f32_batch(out_t: &mut [f32], x_t: &[f32], n_batch: usize, w: &[F32Le], b: &[F32Le]) {
     linear_batch(out_t, x_t, n_batch, w, b, f32_le, |row, acc| acc + b.get(row).map_or(0.0, f32_le));
-}
-
-/// [`linear_i8`] over a batch in feature-major layout; column `k` is bit-identical to
-/// [`linear_i8`] on example `k` (see [`linear_f32_batch`]).
-///
-/// `out_t: [n_out * n_batch]`, `x_t: [n_in * n_batch]`, `w: [n_out, n_in]`, `scales, b: [n_out]`.
-pub fn linear_i8_batch(out_t: &mut [f32], x_t: &[f32], n_batch: usize, w: &[i8], scales: &[F32Le], b: &[F32Le]) {
-    linear_batch(
-        out_t,
-        x_t,
-        n_batch,
-        w,
-        b,
-        |&q| f32::from(q),
-        |row, acc| acc * scales.get(row).map_or(0.0, f32_le) + b.get(row).map_or(0.0, f32_le),
-    );
 }
 
 /// Output rows computed together by [`linear_batch`].

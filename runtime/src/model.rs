@@ -1,27 +1,92 @@
-//! A decoded model and its forward pass: the context window in, next-symbol logits out.
+//! A decoded model, the [`Network`] interface that generation and evaluation run on, and the
+//! caller-owned scratch memory.
+//!
+//! A file holds either the float reference ([`FloatNet`], f32 files) or the integer model
+//! ([`IntNet`], int8 files). [`Model`] runs whichever its file holds; code that knows which
+//! one it embeds (the firmware) uses the typed net, so the other's code is never linked.
 
-use crate::format::{decode, Header, Weights};
-use crate::kernels;
-use crate::tensor::{f32_le, F32Le, Matrix, MatrixData};
+use crate::float::{FloatNet, FloatSampler};
+use crate::format::{decode, Header, Quant, Weights};
+use crate::int::{IntNet, IntSampler};
+use crate::rng::Pcg32;
+use crate::sampler::SampleConfig;
 use crate::vocab::Vocab;
 use crate::{DecodeError, Error};
 
-/// f32 words of scratch a model with these dimensions needs (see [`Scratch`]):
-/// `ceil(block_size / 4)` for the context ids, `block_size * n_embd` for the concatenated
-/// embeddings, `n_hidden` for the hidden layer, `vocab_size` for the logits.
+/// What [`crate::generate`], [`crate::generate_batch`] and [`crate::nll`] need from a model.
 ///
-/// The default MLP (vocab 27, block 3, embd 10, hidden 200) needs 258 words, 1,032 bytes;
-/// a bigram over 27 symbols needs 28 words.
-pub const fn scratch_words(vocab_size: usize, block_size: usize, n_embd: usize, n_hidden: usize) -> usize {
-    block_size
-        .div_ceil(4)
-        .saturating_add(block_size.saturating_mul(n_embd))
-        .saturating_add(n_hidden)
-        .saturating_add(vocab_size)
+/// Working memory comes from the caller as 32-bit words; a context is `[block_size]` symbol
+/// ids, oldest first, padded with 0 (the boundary id), all below the vocabulary size.
+pub trait Network {
+    /// The sampling settings converted to this net's numbers, once per call.
+    type Sampler;
+
+    fn header(&self) -> &Header<'_>;
+
+    /// Words of working memory for one context (besides the context itself).
+    fn work_words(&self) -> usize;
+
+    /// Words of working memory for a batch of `n` contexts.
+    fn batch_work_words(&self, n: usize) -> usize;
+
+    /// Checks `cfg` and converts it.
+    fn sampler(&self, cfg: &SampleConfig) -> Result<Self::Sampler, Error>;
+
+    /// The next symbol after `ctx`: the forward pass, then one draw from `rng` (none at
+    /// temperature 0). `work` has at least [`Network::work_words`] words.
+    fn next_symbol(&self, ctx: &[u8], work: &mut [u32], sampler: &Self::Sampler, rng: &mut Pcg32) -> usize;
+
+    /// `ln p(target | ctx)` under the distribution the sampler draws from at temperature 1
+    /// (no top-k), for evaluation.
+    fn log_prob(&self, ctx: &[u8], work: &mut [u32], target: u8) -> f64;
+
+    /// The forward pass for `n` contexts at once (`ctx: [n * block_size]`), leaving every
+    /// name's logits in `work` for [`Network::sample_batch`].
+    fn forward_batch(&self, ctx: &[u8], n: usize, work: &mut [u32]);
+
+    /// The next symbol of name `k` after [`Network::forward_batch`]: exactly what
+    /// [`Network::next_symbol`] gives for that context and `rng`.
+    fn sample_batch(&self, work: &mut [u32], n: usize, k: usize, sampler: &Self::Sampler, rng: &mut Pcg32) -> usize;
+
+    fn vocab(&self) -> Vocab<'_> {
+        self.header().vocab
+    }
+
+    fn block_size(&self) -> usize {
+        self.header().block_size
+    }
+
+    /// Words of scratch ([`Scratch::new`]) for one context: the context's bytes and the work.
+    fn scratch_words(&self) -> usize {
+        self.block_size().div_ceil(4).saturating_add(self.work_words())
+    }
+
+    /// Bytes of RAM the forward pass needs besides the stack (the scratch); the weights stay
+    /// where the model bytes are (flash on a microcontroller).
+    fn ram_bytes(&self) -> usize {
+        self.scratch_words().saturating_mul(4)
+    }
+}
+
+/// The largest activation buffers of a model, in values: `(even, odd)`, where the embedding's
+/// output and every even layer's input go to the first, every odd layer's input to the second
+/// (the last layer writes the logits).
+pub(crate) fn stage_sizes(h: &Header) -> (usize, usize) {
+    let mut sizes = (0usize, 0usize);
+    for k in 0..h.layers.as_slice().len() {
+        let (t, c) = h.stage(k);
+        let size = t.saturating_mul(c);
+        if k % 2 == 0 {
+            sizes.0 = sizes.0.max(size);
+        } else {
+            sizes.1 = sizes.1.max(size);
+        }
+    }
+    sizes
 }
 
 /// A validated model borrowing its weights from the bytes it was decoded from.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Model<'a> {
     header: Header<'a>,
     weights: Weights<'a>,
@@ -35,174 +100,152 @@ impl<'a> Model<'a> {
         Ok(Self { header, weights })
     }
 
-    pub fn header(&self) -> &Header<'a> {
-        &self.header
-    }
-
     pub fn weights(&self) -> &Weights<'a> {
         &self.weights
     }
 
-    pub fn vocab(&self) -> Vocab<'a> {
-        self.header.vocab
-    }
-
-    pub fn block_size(&self) -> usize {
-        self.header.block_size
-    }
-
-    /// Number of parameters (int8 scales not counted).
+    /// Number of parameters (multipliers not counted).
     pub fn n_params(&self) -> usize {
-        self.weights.n_params()
+        self.header.n_params()
     }
 
-    /// f32 words of scratch this model needs: the size of the buffer for [`Scratch::new`].
-    pub fn scratch_words(&self) -> usize {
-        let h = &self.header;
-        scratch_words(h.vocab.len(), h.block_size, h.n_embd, h.n_hidden)
+    /// The tensors in file order, with their names and shapes (for inspection).
+    pub fn tensors(&self) -> heapless::Vec<crate::TensorView<'a>, { 1 + 2 * crate::MAX_LAYERS }> {
+        crate::format::tensors(&self.header, &self.weights)
     }
 
-    /// Bytes of RAM the forward pass needs besides the stack (the scratch buffer); the
-    /// weights stay where the model bytes are (flash on a microcontroller).
-    pub fn ram_bytes(&self) -> usize {
-        self.scratch_words().saturating_mul(4)
+    /// The float reference, if this is an f32 file.
+    pub fn float(&self) -> Result<FloatNet<'_, 'a>, Error> {
+        FloatNet::new(self)
     }
 
-    /// Logits of the next symbol after the context `ctx` (`[block_size]` symbol ids, oldest
-    /// first, padded with 0, the boundary id). Returns `[vocab_size]` logits in `scratch`.
-    pub fn forward<'s>(&self, ctx: &[u8], scratch: &'s mut Scratch<'_>) -> Result<&'s [f32], Error> {
-        self.check_scratch(scratch)?;
-        if ctx.len() != self.header.block_size {
-            return Err(Error::ContextLength { expected: self.header.block_size, found: ctx.len() });
-        }
-        let vocab_size = self.header.vocab.len();
-        if let Some(&id) = ctx.iter().find(|&&id| usize::from(id) >= vocab_size) {
-            return Err(Error::SymbolOutOfRange { id, vocab_size });
-        }
-        self.run(ctx, scratch.x, scratch.h, scratch.logits);
-        Ok(scratch.logits)
+    /// The integer model, if this is an int8 file.
+    pub fn int(&self) -> Result<IntNet<'_, 'a>, Error> {
+        IntNet::new(self)
     }
 
-    /// [`Model::forward`] on the context held in the scratch (for `generate` and `nll`, whose
-    /// ids come from the vocabulary or the sampler and are in range by construction).
-    pub(crate) fn forward_own_ctx<'s>(&self, scratch: &'s mut Scratch<'_>) -> Result<&'s mut [f32], Error> {
-        self.check_scratch(scratch)?;
-        self.run(scratch.ctx, scratch.x, scratch.h, scratch.logits);
-        Ok(scratch.logits)
+    pub(crate) fn parts(&self) -> (&Header<'a>, &Weights<'a>) {
+        (&self.header, &self.weights)
+    }
+}
+
+/// [`Model`]'s sampler: the one of the net its file holds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ModelSampler {
+    Float(FloatSampler),
+    Int(IntSampler),
+}
+
+/// Runs the net the file holds: every method picks the float or the integer path.
+impl Network for Model<'_> {
+    type Sampler = ModelSampler;
+
+    fn header(&self) -> &Header<'_> {
+        &self.header
     }
 
-    fn check_scratch(&self, s: &Scratch) -> Result<(), Error> {
-        let h = &self.header;
-        let fits = s.ctx.len() == h.block_size
-            && s.x.len() == h.block_size * h.n_embd
-            && s.h.len() == h.n_hidden
-            && s.logits.len() == h.vocab.len();
-        if fits {
-            Ok(())
-        } else {
-            Err(Error::ScratchForOtherModel)
+    fn work_words(&self) -> usize {
+        match self.header.quant {
+            Quant::F32 => FloatNet::of(self).work_words(),
+            Quant::Int8 => IntNet::of(self).work_words(),
         }
     }
 
-    /// The forward pass proper. Shapes (checked at load and by the callers):
-    /// `ctx: [block_size]`, `x: [block_size * n_embd]`, `h: [n_hidden]`, `logits: [vocab]`.
-    fn run(&self, ctx: &[u8], x: &mut [f32], h: &mut [f32], logits: &mut [f32]) {
-        match &self.weights {
-            Weights::Bigram { table } => {
-                let prev = ctx.last().copied().unwrap_or(0);
-                embed(logits, table, usize::from(prev));
-            }
-            Weights::Mlp { c, w1, b1, w2, b2 } => {
-                if self.header.n_embd > 0 {
-                    // x = concat(C[ctx[0]], ..., C[ctx[block_size - 1]])
-                    for (x_i, &id) in x.chunks_exact_mut(self.header.n_embd).zip(ctx) {
-                        embed(x_i, c, usize::from(id));
-                    }
-                }
-                linear(h, x, w1, b1); // h = W1 x + b1
-                kernels::tanh(h); // h = tanh(h)
-                linear(logits, h, w2, b2); // logits = W2 h + b2
-            }
+    fn batch_work_words(&self, n: usize) -> usize {
+        match self.header.quant {
+            Quant::F32 => FloatNet::of(self).batch_work_words(n),
+            Quant::Int8 => IntNet::of(self).batch_work_words(n),
+        }
+    }
+
+    fn sampler(&self, cfg: &SampleConfig) -> Result<ModelSampler, Error> {
+        Ok(match self.header.quant {
+            Quant::F32 => ModelSampler::Float(FloatNet::of(self).sampler(cfg)?),
+            Quant::Int8 => ModelSampler::Int(IntNet::of(self).sampler(cfg)?),
+        })
+    }
+
+    fn next_symbol(&self, ctx: &[u8], work: &mut [u32], sampler: &ModelSampler, rng: &mut Pcg32) -> usize {
+        match sampler {
+            ModelSampler::Float(s) => FloatNet::of(self).next_symbol(ctx, work, s, rng),
+            ModelSampler::Int(s) => IntNet::of(self).next_symbol(ctx, work, s, rng),
+        }
+    }
+
+    fn log_prob(&self, ctx: &[u8], work: &mut [u32], target: u8) -> f64 {
+        match self.header.quant {
+            Quant::F32 => FloatNet::of(self).log_prob(ctx, work, target),
+            Quant::Int8 => IntNet::of(self).log_prob(ctx, work, target),
+        }
+    }
+
+    fn forward_batch(&self, ctx: &[u8], n: usize, work: &mut [u32]) {
+        match self.header.quant {
+            Quant::F32 => FloatNet::of(self).forward_batch(ctx, n, work),
+            Quant::Int8 => IntNet::of(self).forward_batch(ctx, n, work),
+        }
+    }
+
+    fn sample_batch(&self, work: &mut [u32], n: usize, k: usize, sampler: &ModelSampler, rng: &mut Pcg32) -> usize {
+        match sampler {
+            ModelSampler::Float(s) => FloatNet::of(self).sample_batch(work, n, k, s, rng),
+            ModelSampler::Int(s) => IntNet::of(self).sample_batch(work, n, k, s, rng),
         }
     }
 }
 
-/// Row `row` of `m`, dequantized into `out` (`[m.cols()]`).
-fn embed(out: &mut [f32], m: &Matrix, row: usize) {
-    let cols = m.cols();
-    let range = row * cols..(row + 1) * cols;
-    match m.data() {
-        MatrixData::F32(data) => kernels::dequant_f32(out, data.get(range).unwrap_or(&[])),
-        MatrixData::I8 { scales, values } => {
-            let scale = scales.get(row).map_or(0.0, f32_le);
-            kernels::dequant_i8(out, values.get(range).unwrap_or(&[]), scale);
-        }
-    }
-}
-
-/// Whether the int8 layers run the reference kernel rather than the four-row one (the same
-/// bits either way). Measured, int8 MLP names/s: baseline x86-64 (SSE2) 14,018 with the
-/// reference and 10,738 with four rows; with AVX2/AVX-512 23,428 and 44,832; on the
-/// Cortex-M4F four rows save 19% of the instructions (BENCHMARKS.md).
-const I8_REFERENCE_KERNEL: bool = cfg!(all(target_arch = "x86_64", not(target_feature = "avx2")));
-
-/// `out = m x + b` in the encoding of `m`.
-fn linear(out: &mut [f32], x: &[f32], m: &Matrix, b: &[F32Le]) {
-    match m.data() {
-        MatrixData::F32(w) => kernels::linear_f32_x4(out, x, w, b),
-        MatrixData::I8 { scales, values } if I8_REFERENCE_KERNEL => kernels::linear_i8(out, x, values, scales, b),
-        MatrixData::I8 { scales, values } => kernels::linear_i8_x4(out, x, values, scales, b),
-    }
-}
-
-/// Caller-owned working memory for one forward pass at a time, carved out of one f32 buffer
-/// of [`Model::scratch_words`] words (stack, `static`, or [`ScratchBuf`]). Nothing else in
+/// Caller-owned working memory for one name at a time, carved out of one buffer of 32-bit
+/// words of [`Network::scratch_words`] (stack, `static`, or [`ScratchBuf`]). Nothing else in
 /// the runtime uses RAM beyond a few stack frames.
 #[derive(Debug)]
 pub struct Scratch<'b> {
     /// `[block_size]` context ids (oldest first), for `generate` and `nll`.
     pub(crate) ctx: &'b mut [u8],
-    /// `[block_size * n_embd]` concatenated embeddings.
-    x: &'b mut [f32],
-    /// `[n_hidden]` hidden activations.
-    h: &'b mut [f32],
-    /// `[vocab_size]` logits, then probabilities while sampling.
-    pub(crate) logits: &'b mut [f32],
+    /// The net's activations and logits.
+    pub(crate) work: &'b mut [u32],
 }
 
 impl<'b> Scratch<'b> {
-    /// Splits `buf` into the buffers `model` needs; fails if `buf` is too small.
-    pub fn new(model: &Model, buf: &'b mut [f32]) -> Result<Self, Error> {
-        let h = model.header();
-        let need = model.scratch_words();
+    /// Splits `buf` into the context and working memory `net` needs; fails if `buf` is too
+    /// small.
+    pub fn new<N: Network + ?Sized>(net: &N, buf: &'b mut [u32]) -> Result<Self, Error> {
+        let need = net.scratch_words();
         if buf.len() < need {
             return Err(Error::ScratchTooSmall { need, have: buf.len() });
         }
-        let (ctx_words, rest) = buf.split_at_mut(h.block_size.div_ceil(4));
-        let (x, rest) = rest.split_at_mut(h.block_size * h.n_embd);
-        let (hidden, rest) = rest.split_at_mut(h.n_hidden);
-        let (logits, _) = rest.split_at_mut(h.vocab.len());
+        let block_size = net.block_size();
+        let too_small = Error::ScratchTooSmall { need, have: buf.len() };
+        let (ctx_words, work) = buf.split_at_mut_checked(block_size.div_ceil(4)).ok_or(too_small)?;
         let ctx_bytes: &mut [u8] = bytemuck::cast_slice_mut(ctx_words);
-        let (ctx, _) = ctx_bytes.split_at_mut(h.block_size);
-        Ok(Self { ctx, x, h: hidden, logits })
+        let (ctx, _) = ctx_bytes.split_at_mut_checked(block_size).ok_or(too_small)?;
+        Ok(Self { ctx, work })
+    }
+
+    /// Whether this scratch fits `net` (made for it or for a model of the same size).
+    pub(crate) fn check<N: Network + ?Sized>(&self, net: &N) -> Result<(), Error> {
+        if self.ctx.len() == net.block_size() && self.work.len() >= net.work_words() {
+            Ok(())
+        } else {
+            Err(Error::ScratchForOtherModel)
+        }
     }
 }
 
-/// A scratch buffer of `N` f32 words with a fixed size, for a `static` or a stack frame on a
-/// microcontroller: size `N` with [`scratch_words`] for the model you embed.
+/// A scratch buffer of `N` words with a fixed size, for a `static` or a stack frame on a
+/// microcontroller: size `N` with [`Network::scratch_words`] for the model you embed.
 #[derive(Clone, Debug)]
 pub struct ScratchBuf<const N: usize> {
-    buf: [f32; N],
+    buf: [u32; N],
 }
 
 impl<const N: usize> ScratchBuf<N> {
     pub const fn new() -> Self {
-        Self { buf: [0.0; N] }
+        Self { buf: [0; N] }
     }
 
-    /// The scratch for `model`, or [`Error::ScratchTooSmall`] if `N` is too small.
-    pub fn scratch(&mut self, model: &Model) -> Result<Scratch<'_>, Error> {
-        Scratch::new(model, &mut self.buf)
+    /// The scratch for `net`, or [`Error::ScratchTooSmall`] if `N` is too small.
+    pub fn scratch<M: Network + ?Sized>(&mut self, net: &M) -> Result<Scratch<'_>, Error> {
+        Scratch::new(net, &mut self.buf)
     }
 }
 
@@ -214,10 +257,10 @@ impl<const N: usize> Default for ScratchBuf<N> {
 
 /// Shifts the context window left by one symbol and appends `id`.
 pub(crate) fn push_ctx(ctx: &mut [u8], id: u8) {
-    if let Some(last) = ctx.len().checked_sub(1) {
-        ctx.rotate_left(1);
-        if let Some(slot) = ctx.get_mut(last) {
-            *slot = id;
-        }
+    // A plain loop rather than `rotate_left`/`copy_within`: those call memmove, which is
+    // 1.5 KB of flash for a copy of a few bytes.
+    let mut next = id;
+    for slot in ctx.iter_mut().rev() {
+        next = core::mem::replace(slot, next);
     }
 }

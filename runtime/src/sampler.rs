@@ -1,26 +1,112 @@
-//! Sampling: temperature, top-k, multinomial draw with the coin passed in, and `generate`.
+//! Sampling settings and `generate`: the same code for the float reference and the integer
+//! model ([`Network`]); each net brings its own softmax and draw.
 
-use crate::kernels;
-use crate::model::{push_ctx, Model, Scratch};
+use crate::model::{push_ctx, Network, Scratch};
+use crate::quant::MAX_TEMPERATURE_MILLI;
 use crate::rng::Pcg32;
 use crate::vocab::BOUNDARY;
 use crate::Error;
 
+/// Most symbols in a generated name (the prefix included), on every platform: the host's
+/// `trainer sample` and the firmware stop at the same length, so they print the same names.
+pub const MAX_LEN: usize = 32;
+
+/// Bytes a string needs to hold `max_len` symbols of a vocabulary whose widest symbol takes
+/// `widest` bytes in UTF-8 ([`crate::Vocab::widest_symbol`]): size the output string of
+/// [`generate`] with it.
+pub const fn name_capacity(max_len: usize, widest: usize) -> usize {
+    max_len.saturating_mul(widest)
+}
+
+/// A softmax temperature in thousandths: `Temperature::from_milli(800)` is 0.8. Exact and
+/// integer, so the float reference and the integer model read the same setting, and a
+/// board's config needs no floating point. 0 picks the most likely symbol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Temperature(u32);
+
+impl Temperature {
+    /// Always the most likely symbol; no random numbers are drawn.
+    pub const ARGMAX: Self = Self(0);
+    /// The model's own distribution.
+    pub const ONE: Self = Self(1000);
+
+    /// `milli / 1000`.
+    pub const fn from_milli(milli: u32) -> Self {
+        Self(milli)
+    }
+
+    pub const fn milli(self) -> u32 {
+        self.0
+    }
+
+    /// Parses a decimal such as `0.8`, `1`, `1.25` or `.5` exactly (at most three decimals,
+    /// at most 100).
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        const WHAT: &str = "a temperature is a decimal from 0 to 100 with at most three decimals, such as 0.8";
+        let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+        if (int.is_empty() && frac.is_empty())
+            || frac.len() > 3
+            || !(int.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit())
+        {
+            return Err(WHAT);
+        }
+        let mut milli: u64 = 0;
+        for b in int.bytes() {
+            milli = milli.saturating_mul(10).saturating_add(u64::from(b - b'0'));
+        }
+        let mut scale = 1000;
+        milli = milli.saturating_mul(1000);
+        for b in frac.bytes() {
+            scale /= 10;
+            milli = milli.saturating_add(u64::from(b - b'0') * scale);
+        }
+        match u32::try_from(milli) {
+            Ok(m) if m <= MAX_TEMPERATURE_MILLI => Ok(Self(m)),
+            _ => Err(WHAT),
+        }
+    }
+
+    /// [`Error::BadTemperature`] above 100.
+    pub fn check(self) -> Result<(), Error> {
+        if self.0 > MAX_TEMPERATURE_MILLI {
+            return Err(Error::BadTemperature { milli: self.0 });
+        }
+        Ok(())
+    }
+}
+
+impl core::fmt::Display for Temperature {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let frac = self.0 % 1000;
+        match frac {
+            0 => write!(f, "{}", self.0 / 1000),
+            _ if frac.is_multiple_of(100) => write!(f, "{}.{}", self.0 / 1000, frac / 100),
+            _ if frac.is_multiple_of(10) => write!(f, "{}.{:02}", self.0 / 1000, frac / 10),
+            _ => write!(f, "{}.{frac:03}", self.0 / 1000),
+        }
+    }
+}
+
 /// How to pick each next symbol.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SampleConfig {
     /// Divides the logits before the softmax; 0 picks the most likely symbol (argmax) and
     /// draws no random numbers.
-    pub temperature: f32,
+    pub temperature: Temperature,
     /// Sample among the `top_k` most likely symbols only; 0 means all of them.
     pub top_k: usize,
     /// Most symbols in a word (the prefix included); generation stops there.
     pub max_len: usize,
 }
 
+impl SampleConfig {
+    /// Temperature 1, all symbols, [`MAX_LEN`].
+    pub const DEFAULT: Self = Self { temperature: Temperature::ONE, top_k: 0, max_len: MAX_LEN };
+}
+
 impl Default for SampleConfig {
     fn default() -> Self {
-        Self { temperature: 1.0, top_k: 0, max_len: 32 }
+        Self::DEFAULT
     }
 }
 
@@ -29,53 +115,31 @@ impl Default for SampleConfig {
 pub enum Stop {
     /// The model produced the boundary token: the word is complete.
     Boundary,
-    /// The word reached `max_len` symbols or filled the output string.
+    /// The word reached `max_len` symbols.
     MaxLen,
 }
 
-/// Index drawn from the distribution `probs` with `coin` in `[0, 1)` (llama2.c's
-/// `sample_mult`): the first index whose running sum exceeds `coin * sum(probs)`.
-///
-/// Rounding can leave the running sum just below the target; then the last index with a
-/// nonzero probability is returned, so a masked-out symbol is never picked. Returns 0 for an
-/// empty or all-zero slice.
-pub fn sample_mult(probs: &[f32], coin: f32) -> usize {
-    let total: f32 = probs.iter().sum();
-    let target = coin * total;
-    let mut cdf = 0.0f32;
-    let mut last_nonzero = 0;
-    for (i, &p) in probs.iter().enumerate() {
-        cdf += p;
-        if p > 0.0 {
-            last_nonzero = i;
-            if target < cdf {
-                return i;
-            }
-        }
-    }
-    last_nonzero
-}
-
 /// Keeps the `k` largest logits (ties broken towards the lower index) and sets the rest to
-/// `-inf`. `k = 0` or `k >= len` keeps everything.
+/// `lowest` (`-inf` for f32 logits, `i32::MIN` for integer ones). `k = 0` or `k >= len`
+/// keeps everything.
 ///
 /// Works in place with no extra buffer: it walks down the distinct values, O(k * len).
-pub fn top_k(logits: &mut [f32], k: usize) {
+pub fn top_k<T: Copy + PartialOrd>(logits: &mut [T], k: usize, lowest: T) {
     if k == 0 || k >= logits.len() {
         return;
     }
     // Find the k-th largest value `threshold`, and how many entries equal to it to keep.
     let mut remaining = k;
-    let mut bound = f32::INFINITY;
+    let mut bound: Option<T> = None;
     let (threshold, mut keep_equal) = loop {
-        // `below` is an entry (so `count >= 1`) unless nothing finite is left.
-        let below = logits.iter().fold(f32::NEG_INFINITY, |m, &v| if v < bound && v > m { v } else { m });
+        // The largest value below `bound` (`lowest` when nothing is left).
+        let below = logits.iter().fold(lowest, |m, &v| if bound.is_none_or(|b| v < b) && v > m { v } else { m });
         let count = logits.iter().filter(|&&v| v == below).count();
-        if below == f32::NEG_INFINITY || count >= remaining {
+        if below == lowest || count >= remaining {
             break (below, remaining);
         }
         remaining -= count;
-        bound = below;
+        bound = Some(below);
     };
     for v in logits.iter_mut() {
         if *v > threshold {
@@ -84,67 +148,56 @@ pub fn top_k(logits: &mut [f32], k: usize) {
         if *v == threshold && keep_equal > 0 {
             keep_equal -= 1;
         } else {
-            *v = f32::NEG_INFINITY;
+            *v = lowest;
         }
     }
 }
 
-/// Picks the next symbol from `logits` (`[vocab]`, overwritten with the probabilities):
-/// argmax at temperature 0, else top-k, softmax(logits / temperature) and one coin from `rng`.
-pub fn sample(logits: &mut [f32], cfg: &SampleConfig, rng: &mut Pcg32) -> Result<usize, Error> {
-    if !(cfg.temperature >= 0.0 && cfg.temperature.is_finite()) {
-        return Err(Error::BadTemperature);
-    }
-    if cfg.temperature == 0.0 {
-        return Ok(kernels::argmax(logits));
-    }
-    for v in logits.iter_mut() {
-        *v /= cfg.temperature;
-    }
-    top_k(logits, cfg.top_k);
-    kernels::softmax(logits);
-    Ok(sample_mult(logits, rng.next_f32()))
-}
-
 /// Generates one word into `out`: the context starts as boundary tokens, `prefix` is
-/// appended as given, then symbols are sampled until the boundary token or `cfg.max_len`.
+/// appended as given, then symbols are sampled until the boundary token or `cfg.max_len`
+/// symbols. `out` must hold `max_len` of the vocabulary's widest symbols ([`name_capacity`]),
+/// so that the length limit, not the buffer, ends a name, on every platform alike.
 ///
 /// `out` is cleared first. Same model, seed, prefix and config give the same word on every
 /// platform: the arithmetic is in a fixed order and `rng` draws one number per sampled
 /// symbol (none at temperature 0).
-pub fn generate<const N: usize>(
-    model: &Model,
+pub fn generate<N: Network + ?Sized, const B: usize>(
+    net: &N,
     scratch: &mut Scratch,
     rng: &mut Pcg32,
     cfg: &SampleConfig,
     prefix: &str,
-    out: &mut heapless::String<N>,
+    out: &mut heapless::String<B>,
 ) -> Result<Stop, Error> {
+    scratch.check(net)?;
+    let sampler = net.sampler(cfg)?;
     out.clear();
-    let max_len = cfg.max_len.min(N);
-    let prefix_len = prefix.chars().count();
-    if prefix_len > max_len || prefix.len() > N {
-        return Err(Error::PrefixTooLong { len: prefix_len, max: max_len });
+    let vocab = net.vocab();
+    let need = name_capacity(cfg.max_len, vocab.widest_symbol());
+    if B < need {
+        return Err(Error::NameBufferTooSmall { need, have: B });
+    }
+    let prefix_len = crate::vocab::count_chars(prefix);
+    if prefix_len > cfg.max_len {
+        return Err(Error::PrefixTooLong { len: prefix_len, max: cfg.max_len });
     }
     scratch.ctx.fill(0);
     for symbol in prefix.chars() {
-        let id = symbol_id(model, symbol)?;
+        let id = symbol_id(net, symbol)?;
         push_ctx(scratch.ctx, id);
-        out.push(symbol).map_err(|_| Error::PrefixTooLong { len: prefix_len, max: max_len })?;
+        out.push(symbol).map_err(|_| Error::PrefixTooLong { len: prefix_len, max: cfg.max_len })?;
     }
-    let vocab = model.vocab();
-    for _ in prefix_len..max_len {
-        let logits = model.forward_own_ctx(scratch)?;
-        let id = sample(logits, cfg, rng)?;
-        if id == 0 {
-            return Ok(Stop::Boundary);
-        }
-        // The id indexes `[vocab_size]` logits, so it is a valid symbol; the fallback is unreachable.
+    for _ in prefix_len..cfg.max_len {
+        let id = net.next_symbol(scratch.ctx, scratch.work, &sampler, rng);
+        // The id indexes `[vocab_size]` logits, so it is a valid symbol (0 is the boundary).
         let Some((id, symbol)) = u8::try_from(id).ok().and_then(|id| Some((id, vocab.symbol(id)?))) else {
             return Ok(Stop::Boundary);
         };
+        if id == 0 {
+            return Ok(Stop::Boundary);
+        }
         if out.push(symbol).is_err() {
-            return Ok(Stop::MaxLen);
+            return Ok(Stop::MaxLen); // unreachable: `out` holds max_len of the widest symbols
         }
         push_ctx(scratch.ctx, id);
     }
@@ -152,9 +205,9 @@ pub fn generate<const N: usize>(
 }
 
 /// The id of a symbol of a user-supplied word or prefix.
-pub(crate) fn symbol_id(model: &Model, symbol: char) -> Result<u8, Error> {
+pub(crate) fn symbol_id<N: Network + ?Sized>(net: &N, symbol: char) -> Result<u8, Error> {
     if symbol == BOUNDARY {
         return Err(Error::BoundaryInWord);
     }
-    model.vocab().id(symbol).ok_or(Error::UnknownSymbol { symbol })
+    net.vocab().id(symbol).ok_or(Error::UnknownSymbol { symbol })
 }

@@ -1,11 +1,16 @@
-//! Borrowed views of the weights as they lie in the model bytes.
+//! The weights as they lie in the model bytes, and typed views of them.
 //!
-//! Nothing is copied: an f32 is read from four little-endian bytes each time it is used
+//! Nothing is copied: an f32 or i32 is read from four little-endian bytes each time it is used
 //! (`include_bytes!` only guarantees alignment 1, so `&[f32]` cannot be borrowed), and int8
-//! values are the file's bytes seen as `i8`.
+//! values are the file's bytes seen as `i8`. A decoded model keeps each tensor as its byte
+//! slice; the shapes come from the header.
+
+use crate::int_kernels::layout_index;
 
 /// One f32 as stored: four little-endian bytes, alignment 1.
 pub type F32Le = [u8; 4];
+/// One i32 as stored: four little-endian bytes, alignment 1.
+pub type I32Le = [u8; 4];
 
 /// Reads one stored f32.
 #[inline(always)]
@@ -13,13 +18,33 @@ pub fn f32_le(word: &F32Le) -> f32 {
     f32::from_le_bytes(*word)
 }
 
-/// How a matrix's values are stored.
+/// Reads one stored i32.
+#[inline(always)]
+pub fn i32_le(word: &I32Le) -> i32 {
+    i32::from_le_bytes(*word)
+}
+
+/// Stored bytes as 4-byte words (a trailing partial word is dropped).
+#[inline(always)]
+pub fn words(bytes: &[u8]) -> &[[u8; 4]] {
+    bytes.as_chunks::<4>().0
+}
+
+/// Stored bytes as int8 values.
+#[inline(always)]
+pub fn int8s(bytes: &[u8]) -> &[i8] {
+    bytemuck::cast_slice(bytes)
+}
+
+/// How a tensor's values are stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Encoding {
     /// One little-endian f32 per value.
     F32,
-    /// One i8 per value in [-127, 127] and one f32 scale per row: `value = q * scale[row]`.
+    /// One i8 per value in [-127, 127].
     I8,
+    /// One little-endian i32 per value (the integer model's biases).
+    I32,
 }
 
 impl Encoding {
@@ -27,81 +52,65 @@ impl Encoding {
     pub fn name(self) -> &'static str {
         match self {
             Encoding::F32 => "f32",
-            Encoding::I8 => "int8-per-row",
+            Encoding::I8 => "int8",
+            Encoding::I32 => "int32",
+        }
+    }
+
+    /// Bytes per value.
+    pub fn size(self) -> usize {
+        match self {
+            Encoding::I8 => 1,
+            _ => 4,
         }
     }
 }
 
-/// A row-major `[rows x cols]` matrix borrowed from the model bytes.
-///
-/// The constructors check that the slices hold exactly `rows * cols` values, so the kernels
-/// that consume a matrix never see a short slice.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Matrix<'a> {
-    rows: usize,
-    cols: usize,
-    data: MatrixData<'a>,
+/// The order of a matrix's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Row after row (embedding and bigram tables, every f32 matrix, biases).
+    RowMajor,
+    /// The integer kernels' row-quad order (see [`crate::int_kernels`]).
+    RowQuads,
 }
 
-/// The storage behind a [`Matrix`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum MatrixData<'a> {
-    /// `[rows * cols]` f32 values.
-    F32(&'a [F32Le]),
-    /// `[rows]` scales and `[rows * cols]` int8 values.
-    I8 { scales: &'a [F32Le], values: &'a [i8] },
+/// A named `[rows, cols]` tensor of a model as stored: for inspection, encoding and tests
+/// (the forward passes read the byte slices directly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TensorView<'a> {
+    /// `C`, `W1`, `b1`, ... or `table`.
+    pub name: &'static str,
+    pub rows: usize,
+    pub cols: usize,
+    pub encoding: Encoding,
+    pub layout: Layout,
+    /// `rows * cols` values in `encoding`, in `layout` order.
+    pub values: &'a [u8],
+    /// `[rows]` requantisation multipliers (i32 LE) of an integer matrix that has them, else
+    /// empty.
+    pub requant: &'a [u8],
 }
 
-impl<'a> Matrix<'a> {
-    /// An f32 matrix, or `None` when `data` does not hold `rows * cols` values.
-    pub fn f32(rows: usize, cols: usize, data: &'a [F32Le]) -> Option<Self> {
-        (rows.checked_mul(cols)? == data.len()).then_some(Self { rows, cols, data: MatrixData::F32(data) })
-    }
-
-    /// An int8 matrix with one scale per row, or `None` when the lengths do not match the shape.
-    pub fn i8(rows: usize, cols: usize, scales: &'a [F32Le], values: &'a [i8]) -> Option<Self> {
-        let ok = rows.checked_mul(cols)? == values.len() && scales.len() == rows;
-        ok.then_some(Self { rows, cols, data: MatrixData::I8 { scales, values } })
-    }
-
-    /// A matrix whose lengths the caller has already checked (the owned host-side buffers).
-    #[cfg(feature = "alloc")]
-    pub(crate) fn from_parts(rows: usize, cols: usize, data: MatrixData<'a>) -> Self {
-        Self { rows, cols, data }
-    }
-
-    /// Number of rows (outputs of a linear layer, symbols of an embedding table).
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Number of columns (inputs of a linear layer, `n_embd` of an embedding table).
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-
-    /// The storage, for kernels and inspection.
-    pub fn data(&self) -> MatrixData<'a> {
-        self.data
-    }
-
-    /// How the values are stored.
-    pub fn encoding(&self) -> Encoding {
-        match self.data {
-            MatrixData::F32(_) => Encoding::F32,
-            MatrixData::I8 { .. } => Encoding::I8,
-        }
-    }
-
-    /// Value at (`row`, `col`), dequantized; `None` outside the matrix.
-    pub fn get(&self, row: usize, col: usize) -> Option<f32> {
-        if col >= self.cols {
+impl TensorView<'_> {
+    /// Value at (`row`, `col`) as stored (an integer as its value); `None` outside the tensor.
+    pub fn get(&self, row: usize, col: usize) -> Option<f64> {
+        if row >= self.rows || col >= self.cols {
             return None;
         }
-        let idx = row.checked_mul(self.cols)?.checked_add(col)?;
-        match self.data {
-            MatrixData::F32(data) => data.get(idx).map(f32_le),
-            MatrixData::I8 { scales, values } => Some(f32::from(*values.get(idx)?) * f32_le(scales.get(row)?)),
+        let idx = match self.layout {
+            Layout::RowMajor => row * self.cols + col,
+            Layout::RowQuads => layout_index(self.rows, self.cols, row, col),
+        };
+        match self.encoding {
+            Encoding::F32 => words(self.values).get(idx).map(|w| f64::from(f32_le(w))),
+            Encoding::I8 => int8s(self.values).get(idx).map(|&q| f64::from(q)),
+            Encoding::I32 => words(self.values).get(idx).map(|w| f64::from(i32_le(w))),
         }
+    }
+
+    /// The requantisation multiplier of `row`, if the tensor has them.
+    pub fn multiplier(&self, row: usize) -> Option<i32> {
+        words(self.requant).get(row).map(i32_le)
     }
 }

@@ -16,6 +16,8 @@ pub const MAX_VOCAB: usize = 256;
 pub struct Vocab<'a> {
     symbols: &'a str,
     len: usize,
+    /// Bytes of the widest symbol in UTF-8 (1 for ASCII, up to 4).
+    widest: usize,
 }
 
 impl<'a> Vocab<'a> {
@@ -23,23 +25,26 @@ impl<'a> Vocab<'a> {
     /// most [`MAX_VOCAB`] symbols.
     pub fn new(symbols: &'a str) -> Result<Self, DecodeError> {
         let mut len = 0usize;
-        for (i, (byte_idx, symbol)) in symbols.char_indices().enumerate() {
-            if i == 0 && symbol != BOUNDARY {
+        let mut widest = 0;
+        for symbol in symbols.chars() {
+            if len == 0 && symbol != BOUNDARY {
                 return Err(DecodeError::VocabBoundary { found: symbol });
             }
-            if i >= MAX_VOCAB {
-                return Err(DecodeError::VocabSize { len: symbols.chars().count() });
+            if len == MAX_VOCAB {
+                return Err(DecodeError::VocabSize { len: count_chars(symbols) });
             }
-            // Quadratic, but bounded by MAX_VOCAB and done once at load.
-            if symbols.get(..byte_idx).is_some_and(|before| before.contains(symbol)) {
+            // Quadratic, but bounded by MAX_VOCAB and done once at load. (A plain walk: the
+            // substring search of `str::contains` is a kilobyte of flash.)
+            if symbols.chars().take(len).any(|s| s == symbol) {
                 return Err(DecodeError::VocabDuplicate { symbol });
             }
-            len = i + 1;
+            widest = widest.max(symbol.len_utf8());
+            len += 1;
         }
         if len == 0 {
-            return Err(DecodeError::VocabSize { len: 0 });
+            return Err(DecodeError::VocabSize { len });
         }
-        Ok(Self { symbols, len })
+        Ok(Self { symbols, len, widest })
     }
 
     /// Number of symbols, the boundary token included (`vocab_size`).
@@ -50,6 +55,11 @@ impl<'a> Vocab<'a> {
     /// Always false: a valid vocabulary holds at least the boundary token.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Bytes of the widest symbol in UTF-8: a name of `n` symbols needs at most `n` times this.
+    pub fn widest_symbol(&self) -> usize {
+        self.widest
     }
 
     /// The symbols in id order, as stored.
@@ -66,4 +76,10 @@ impl<'a> Vocab<'a> {
     pub fn id(&self, symbol: char) -> Option<u8> {
         self.symbols.chars().position(|s| s == symbol).and_then(|i| u8::try_from(i).ok())
     }
+}
+
+/// The number of `char`s of `text`: a plain walk, where `chars().count()` is a vectorised
+/// routine of a few hundred bytes of flash.
+pub(crate) fn count_chars(text: &str) -> usize {
+    text.bytes().filter(|&b| b & 0xc0 != 0x80).fold(0, |n, _| n + 1)
 }

@@ -2,7 +2,7 @@
 //! fixtures by the workspace's tests) from the runtime alone, so that a build with other
 //! target features (`-C target-cpu=native` picks the vector tanh and exp) is checked too.
 
-use runtime::{generate, Model, Pcg32, SampleConfig, Scratch};
+use runtime::{generate, Model, Network, Pcg32, SampleConfig, Scratch, Temperature, MAX_LEN};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures");
 
@@ -11,20 +11,20 @@ fn golden_names_on_this_build() {
     let golden: serde_json::Value =
         serde_json::from_slice(&std::fs::read(format!("{FIXTURES}/golden.json")).unwrap()).unwrap();
     let cases = golden.as_array().unwrap();
-    assert_eq!(cases.len(), 6);
+    assert!(cases.len() >= 6, "{} cases", cases.len());
     for g in cases {
         let bytes = std::fs::read(format!("{FIXTURES}/{}", g["file"].as_str().unwrap())).unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
-        let mut buf = vec![0.0; model.scratch_words()];
+        let mut buf = vec![0; model.scratch_words()];
         let mut scratch = Scratch::new(&model, &mut buf).unwrap();
         let mut rng = Pcg32::from_seed(g["seed"].as_u64().unwrap());
         let cfg = SampleConfig {
-            temperature: g["temperature"].as_f64().unwrap() as f32,
+            temperature: Temperature::from_milli(g["temperature_milli"].as_u64().unwrap() as u32),
             top_k: g["top_k"].as_u64().unwrap() as usize,
-            max_len: 32,
+            max_len: MAX_LEN,
         };
         let want: Vec<&str> = g["names"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
-        let mut out = heapless::String::<32>::new();
+        let mut out = heapless::String::<{ 4 * MAX_LEN }>::new();
         let got: Vec<String> = (0..want.len())
             .map(|_| {
                 generate(&model, &mut scratch, &mut rng, &cfg, "", &mut out).unwrap();

@@ -1,9 +1,7 @@
 //! Kernels against f64 references, with the tolerances stated per test.
 
 use proptest::prelude::*;
-use runtime::kernels::{
-    argmax, dequant_i8, linear_f32, linear_f32_x4, linear_i8, linear_i8_x4, logsumexp, softmax, tanh,
-};
+use runtime::kernels::{argmax, linear_f32, linear_f32_batch, linear_f32_x4, logsumexp, softmax, tanh};
 use runtime::to_words;
 
 fn softmax_f64(x: &[f32]) -> Vec<f64> {
@@ -114,20 +112,6 @@ fn linear_kernels_match_f64_reference() {
     for (o, w) in out.iter().zip(&want) {
         assert!((f64::from(*o) - w).abs() <= 1e-5, "{o} vs {w}");
     }
-    // int8: the integer weights times one scale per row reproduce the same products exactly.
-    let q: Vec<i8> = (0..n_in * n_out).map(|i| (i * 37 % 23) as i8 - 11).collect();
-    let scales = vec![1.0f32 / 7.0; n_out];
-    linear_i8(&mut out, &x, &q, &to_words(&scales), &to_words(&b));
-    for (o, w) in out.iter().zip(&want) {
-        assert!((f64::from(*o) - w).abs() <= 1e-5, "{o} vs {w}");
-    }
-}
-
-#[test]
-fn dequant_i8_scales_each_value() {
-    let mut out = [0.0; 3];
-    dequant_i8(&mut out, &[-127, 0, 64], 0.5);
-    assert_eq!(out, [-63.5, 0.0, 32.0]);
 }
 
 #[test]
@@ -135,14 +119,14 @@ fn kernels_tolerate_short_slices_without_panicking() {
     let mut out = [9.0f32; 3];
     linear_f32(&mut out, &[1.0, 2.0], &to_words(&[1.0, 1.0]), &to_words(&[0.5]));
     assert_eq!(out, [3.5, 9.0, 9.0]);
-    linear_i8(&mut out, &[], &[], &[], &to_words(&[1.0, 2.0]));
+    linear_f32(&mut out, &[], &[], &to_words(&[1.0, 2.0]));
     assert_eq!(out, [1.0, 2.0, 9.0]);
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
 
-    /// The four-rows-at-a-time kernels give the reference kernels' results bit for bit, for
+    /// The four-rows-at-a-time kernel gives the reference kernel's results bit for bit, for
     /// every shape (row counts that are not multiples of 4 included) and extreme values.
     #[test]
     fn fast_linear_kernels_equal_the_reference_bit_for_bit(
@@ -156,16 +140,47 @@ proptest! {
         let x: Vec<f32> = (0..n_in).map(|_| r(scale)).collect();
         let w: Vec<f32> = (0..n_in * n_out).map(|_| r(1.0)).collect();
         let b: Vec<f32> = (0..n_out).map(|_| r(1.0)).collect();
-        let q: Vec<i8> = w.iter().map(|v| (v * 127.0) as i8).collect();
-        let s: Vec<f32> = (0..n_out).map(|_| r(0.01).abs()).collect();
-        let (w, b, s) = (to_words(&w), to_words(&b), to_words(&s));
+        let (w, b) = (to_words(&w), to_words(&b));
         let (mut want, mut got) = (vec![0.0f32; n_out], vec![0.0f32; n_out]);
         linear_f32(&mut want, &x, &w, &b);
         linear_f32_x4(&mut got, &x, &w, &b);
         let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
         prop_assert_eq!(bits(&got), bits(&want));
-        linear_i8(&mut want, &x, &q, &s, &b);
-        linear_i8_x4(&mut got, &x, &q, &s, &b);
-        prop_assert_eq!(bits(&got), bits(&want));
+    }
+
+    /// Column k of the batch kernel is the reference kernel on example k, bit for bit.
+    #[test]
+    fn batch_linear_kernel_equals_the_reference_per_column(
+        n_in in 0usize..20, n_out in 0usize..30, n_batch in 1usize..40, seed in any::<u64>(),
+    ) {
+        let mut rng = runtime::Pcg32::from_seed(seed);
+        let mut r = |s: f32| (rng.next_f32() * 2.0 - 1.0) * s;
+        let xs: Vec<Vec<f32>> = (0..n_batch).map(|_| (0..n_in).map(|_| r(3.0)).collect()).collect();
+        let x_t: Vec<f32> = (0..n_in).flat_map(|j| xs.iter().map(move |x| x[j])).collect();
+        let w = to_words(&(0..n_in * n_out).map(|_| r(1.0)).collect::<Vec<_>>());
+        let b = to_words(&(0..n_out).map(|_| r(1.0)).collect::<Vec<_>>());
+        let mut out_t = vec![0.0f32; n_out * n_batch];
+        let mut want = vec![0.0f32; n_out];
+        linear_f32_batch(&mut out_t, &x_t, n_batch, &w, &b);
+        for (k, x) in xs.iter().enumerate() {
+            linear_f32(&mut want, x, &w, &b);
+            let got: Vec<u32> = (0..n_out).map(|i| out_t[i * n_batch + k].to_bits()).collect();
+            prop_assert_eq!(got, want.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        }
+    }
+}
+
+/// With no inputs the batch kernel's output is the bias itself, as the reference's: -0.0
+/// stays -0.0.
+#[test]
+fn batch_linear_kernel_without_inputs_copies_the_bias() {
+    let b = to_words(&[-0.0, 1.5]);
+    for n_batch in [1, 3] {
+        let mut out_t = vec![7.0f32; 2 * n_batch];
+        let mut want = vec![0.0f32; 2];
+        linear_f32_batch(&mut out_t, &[], n_batch, &[], &b);
+        linear_f32(&mut want, &[], &[], &b);
+        let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&[out_t[0], out_t[n_batch]]), bits(&want));
     }
 }

@@ -4,6 +4,8 @@
  *   qemu-system-arm ... -plugin insn-count.so,start=0xADDR,stop=0xADDR -d plugin
  * It prints "insns N" at exit, N being the instructions executed from the first arrival at
  * `start` to the first arrival at `stop` (the firmware's bench_start/bench_stop markers).
+ * With `hist=PATH` it also writes, for every instruction address executed in that window,
+ * "ADDR COUNT" lines to PATH: a profile to map to functions or source lines (addr2line).
  *
  * Debian's QEMU loads plugins but ships no qemu-plugin.h, so the few API-v1 declarations
  * used here are written out below (they match QEMU 7.2's include/qemu/qemu-plugin.h).
@@ -39,6 +41,16 @@ static uint64_t count;            /* every instruction executed so far */
 static uint64_t at_start, at_stop;
 static int seen_start, seen_stop;
 static uint64_t start_addr, stop_addr;
+static const char *hist_path;
+/* Executions per halfword address in the window, for addresses below HIST_SPAN (flash). */
+#define HIST_SPAN (1u << 22)
+static uint64_t *hist;
+
+static void on_insn(unsigned int vcpu, void *pc) {
+    (void)vcpu;
+    uint64_t a = (uint64_t)(uintptr_t)pc;
+    if (seen_start && !seen_stop && a < HIST_SPAN) hist[a / 2]++;
+}
 
 static void on_start(unsigned int vcpu, void *u) {
     (void)vcpu; (void)u;
@@ -59,6 +71,7 @@ static void on_tb(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
         if (pc == start_addr) qemu_plugin_register_vcpu_insn_exec_cb(insn, on_start, QEMU_PLUGIN_CB_NO_REGS, NULL);
         if (pc == stop_addr) qemu_plugin_register_vcpu_insn_exec_cb(insn, on_stop, QEMU_PLUGIN_CB_NO_REGS, NULL);
         qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &count, 1);
+        if (hist) qemu_plugin_register_vcpu_insn_exec_cb(insn, on_insn, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)pc);
     }
 }
 
@@ -70,6 +83,13 @@ static void report_at_exit(qemu_plugin_id_t id, void *u) {
     else
         snprintf(line, sizeof line, "insns markers-not-reached\n");
     qemu_plugin_outs(line);
+    if (hist) {
+        FILE *f = fopen(hist_path, "w");
+        if (!f) { qemu_plugin_outs("insn-count: cannot write the histogram\n"); return; }
+        for (uint64_t a = 0; a < HIST_SPAN / 2; a++)
+            if (hist[a]) fprintf(f, "%#llx %llu\n", (unsigned long long)(a * 2), (unsigned long long)hist[a]);
+        fclose(f);
+    }
 }
 
 __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
@@ -79,9 +99,14 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
         /* Thumb symbols have bit 0 set; instruction addresses do not. */
         if (strncmp(argv[i], "start=", 6) == 0) start_addr = strtoull(argv[i] + 6, NULL, 0) & ~1ULL;
         if (strncmp(argv[i], "stop=", 5) == 0) stop_addr = strtoull(argv[i] + 5, NULL, 0) & ~1ULL;
+        if (strncmp(argv[i], "hist=", 5) == 0) hist_path = argv[i] + 5;
     }
     if (!start_addr || !stop_addr) {
         qemu_plugin_outs("insn-count: pass start=ADDR,stop=ADDR\n");
+        return -1;
+    }
+    if (hist_path && !(hist = calloc(HIST_SPAN / 2, sizeof *hist))) {
+        qemu_plugin_outs("insn-count: out of memory for the histogram\n");
         return -1;
     }
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb);

@@ -5,7 +5,7 @@
 
 use anyhow::Context;
 use burn::backend::{flex::FlexDevice, Autodiff, Flex};
-use runtime::{Model, Pcg32, Quant, SampleConfig, Scratch};
+use runtime::{Model, Network, Pcg32, Quant, SampleConfig, Scratch, Temperature, MAX_LEN};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use trainer::checkpoint::write_atomic;
@@ -15,11 +15,18 @@ use trainer::export::{encode_model, Source};
 use trainer::model::mlp::MlpConfig;
 use trainer::model::Net;
 
-/// The fixture files, next to `golden.json`.
-pub const FILES: [(&str, Quant); 2] = [("tiny-f32.mkmr", Quant::F32), ("tiny-int8.mkmr", Quant::Int8PerRow)];
+/// The fixture files, next to `golden.json`: the tiny MLP in both number formats, and its
+/// twin trained on a word list with two-byte symbols (`accented`), as an integer model.
+pub const FILES: [(&str, Quant, bool); 3] = [
+    ("tiny-f32.mkmr", Quant::F32, false),
+    ("tiny-int8.mkmr", Quant::Int8, false),
+    ("tiny-accents-int8.mkmr", Quant::Int8, true),
+];
 
-/// Sampling settings the golden names are recorded for: (seed, temperature, top_k).
-pub const SETTINGS: [(u64, f32, usize); 3] = [(42, 1.0, 0), (7, 0.8, 5), (1, 0.0, 0)];
+/// Sampling settings the golden names are recorded for: (seed, temperature in thousandths,
+/// top_k). At 4 the tiny models make names of up to 32 symbols, past 32 bytes with two-byte
+/// symbols.
+pub const SETTINGS: [(u64, u32, usize); 5] = [(42, 1000, 0), (7, 800, 5), (1, 0, 0), (3, 1500, 0), (5, 4000, 0)];
 
 /// Names per golden entry.
 pub const N_NAMES: usize = 20;
@@ -29,7 +36,8 @@ pub const N_NAMES: usize = 20;
 pub struct Golden {
     pub file: String,
     pub seed: u64,
-    pub temperature: f32,
+    /// Thousandths (800 = 0.8).
+    pub temperature_milli: u32,
     pub top_k: usize,
     pub names: Vec<String>,
 }
@@ -51,12 +59,43 @@ pub fn config() -> TrainConfig {
     }
 }
 
-/// Trains the tiny model and returns its f32 and int8 files.
+/// A name with some letters made two-byte symbols, deterministically: 'e' at odd positions
+/// becomes 'é', 'o' after 'r' becomes 'ö', and "ss" becomes 'ß' (as in French and German
+/// word lists).
+pub fn accented(name: &str) -> String {
+    let mut out = String::new();
+    let mut prev = ' ';
+    for (i, c) in name.replace("ss", "ß").chars().enumerate() {
+        out.push(match c {
+            'e' if i % 2 == 1 => 'é',
+            'o' if prev == 'r' => 'ö',
+            c => c,
+        });
+        prev = c;
+    }
+    out
+}
+
+/// Trains the tiny model (and its twin on accented names) and returns the fixture files.
 pub fn train_models() -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
+    let plain = train(false)?;
+    let accents = train(true)?;
+    FILES
+        .iter()
+        .map(|&(name, quant, accent)| {
+            let (vocab, params, shape) = if accent { &accents } else { &plain };
+            let card = "fixture: tiny MLP from tools/src/fixtures.rs (cargo run -p tools --bin make-fixtures)";
+            Ok((name, encode_model(vocab, &Source::Mlp { shape: *shape, params }, quant, card)?.0))
+        })
+        .collect()
+}
+
+/// The tiny model trained on the first 1,000 names (accented or not): (vocab, weights, shape).
+fn train(accent: bool) -> anyhow::Result<(String, trainer::model::Params, MlpConfig)> {
     type B = Autodiff<Flex>;
     let cfg = config();
     let all = Dataset::load(&cfg.data)?;
-    let words: Vec<String> = all.words.into_iter().take(1000).collect();
+    let words: Vec<String> = all.words.into_iter().take(1000).map(|w| if accent { accented(&w) } else { w }).collect();
     let ds = Dataset { vocab: trainer::data::Vocab::from_words(&words), words };
     let split = ds.split(cfg.seed);
     let train = Examples::build(&split.train, &ds.vocab, cfg.block_size);
@@ -64,24 +103,17 @@ pub fn train_models() -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
     let device = FlexDevice;
     let model = shape.load::<B>(&shape.init_params(true, &mut Pcg32::new(cfg.seed, 1)), &device)?;
     let model = trainer::training::fit(model, &cfg, &train, &device);
-    let params = model.params();
-    let card = "fixture: tiny MLP from tools/src/fixtures.rs (cargo run -p tools --bin make-fixtures)";
-    FILES
-        .iter()
-        .map(|&(name, quant)| {
-            Ok((name, encode_model(&ds.vocab.as_string(), &Source::Mlp { shape, params: &params }, quant, card)?.0))
-        })
-        .collect()
+    Ok((ds.vocab.as_string(), model.params(), shape))
 }
 
 /// The first [`N_NAMES`] names the runtime generates from `bytes` with these settings.
-pub fn names(bytes: &[u8], seed: u64, temperature: f32, top_k: usize) -> anyhow::Result<Vec<String>> {
+pub fn names(bytes: &[u8], seed: u64, temperature: Temperature, top_k: usize) -> anyhow::Result<Vec<String>> {
     let model = Model::from_bytes(bytes)?;
-    let mut buf = vec![0.0; model.scratch_words()];
+    let mut buf = vec![0; model.scratch_words()];
     let mut scratch = Scratch::new(&model, &mut buf)?;
     let mut rng = Pcg32::from_seed(seed);
-    let cfg = SampleConfig { temperature, top_k, max_len: 32 };
-    let mut out = heapless::String::<32>::new();
+    let cfg = SampleConfig { temperature, top_k, max_len: MAX_LEN };
+    let mut out = heapless::String::<{ 4 * MAX_LEN }>::new();
     (0..N_NAMES)
         .map(|_| {
             runtime::generate(&model, &mut scratch, &mut rng, &cfg, "", &mut out)?;
@@ -96,13 +128,13 @@ pub fn write(dir: &Path) -> anyhow::Result<()> {
     let mut golden = vec![];
     for (name, bytes) in train_models()? {
         write_atomic(&dir.join(name), &bytes).with_context(|| format!("cannot write {name}"))?;
-        for (seed, temperature, top_k) in SETTINGS {
+        for (seed, temperature_milli, top_k) in SETTINGS {
             golden.push(Golden {
                 file: name.into(),
                 seed,
-                temperature,
+                temperature_milli,
                 top_k,
-                names: names(&bytes, seed, temperature, top_k)?,
+                names: names(&bytes, seed, Temperature::from_milli(temperature_milli), top_k)?,
             });
         }
     }
@@ -116,7 +148,7 @@ mod tests {
     fn fixtures_regenerate_byte_for_byte() {
         let dir = tempfile::tempdir().unwrap();
         super::write(dir.path()).unwrap();
-        for f in ["tiny-f32.mkmr", "tiny-int8.mkmr", "golden.json"] {
+        for f in super::FILES.iter().map(|f| f.0).chain(["golden.json"]) {
             let fresh = std::fs::read(dir.path().join(f)).unwrap();
             let committed = std::fs::read(super::fixture_dir().join(f)).unwrap();
             assert!(fresh == committed, "{f} differs from a fresh `cargo run -p tools --bin make-fixtures`");

@@ -4,8 +4,7 @@
 
 use crate::model::mlp::MlpConfig;
 use crate::model::Params;
-use anyhow::Context;
-use runtime::{encode, to_words, Header, Model, ModelKind, OwnedMatrix, Quant, Scratch, Vocab, Weights};
+use runtime::{FloatBody, FloatLinear, FloatModel, Model, Network, Quant, Scratch};
 
 /// What is being exported, with its weights in the trainer's layout.
 #[derive(Clone, Debug)]
@@ -30,16 +29,8 @@ pub struct Exported {
     pub bytes: Vec<u8>,
     /// Mean NLL of the test words under this file, computed by the runtime.
     pub test_nll: f64,
-    /// Per weight tensor: the largest |w - dequant(q(w))| (0 for f32).
+    /// Per quantized tensor: the largest |w - dequant(q(w))| (none for f32).
     pub max_errors: QuantErrors,
-}
-
-fn matrix(rows: usize, cols: usize, values: &[f32], quant: Quant) -> anyhow::Result<OwnedMatrix> {
-    match quant {
-        Quant::Int8PerRow => OwnedMatrix::quantize_i8(rows, cols, values),
-        _ => OwnedMatrix::f32(rows, cols, values),
-    }
-    .context("tensor length does not match its shape")
 }
 
 /// `[rows, cols]` row-major -> `[cols, rows]` row-major (Burn's `[in, out]` to the file's `[out, in]`).
@@ -53,47 +44,47 @@ pub fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     out
 }
 
-/// Encodes `source` in `quant` with `card`; also returns each weight matrix's largest
-/// quantization error.
-pub fn encode_model(vocab: &str, source: &Source, quant: Quant, card: &str) -> anyhow::Result<(Vec<u8>, QuantErrors)> {
-    let vocab = Vocab::new(vocab)?;
-    let v = vocab.len();
-    match source {
+/// The trainer's weights in the runtime's host-side form (`[out, in]` matrices).
+pub fn float_model(vocab: &str, source: &Source) -> anyhow::Result<FloatModel> {
+    Ok(match source {
         Source::Bigram { table } => {
-            let header = Header { kind: ModelKind::Bigram, vocab, block_size: 1, n_embd: 0, n_hidden: 0, quant, card };
-            let m = matrix(v, v, table, quant)?;
-            let err = vec![("table", m.max_abs_error(table))];
-            Ok((encode(&header, &Weights::Bigram { table: m.view() })?, err))
+            FloatModel { vocab: vocab.into(), block_size: 1, body: FloatBody::Bigram { table: table.to_vec() } }
         }
         Source::Mlp { shape, params } => {
-            let (h, n_in) = (shape.n_hidden, shape.block_size * shape.n_embd);
-            let header = Header {
-                kind: ModelKind::Mlp,
-                vocab,
+            let (h, n_in, v) = (shape.n_hidden, shape.block_size * shape.n_embd, shape.vocab_size);
+            let layers = vec![
+                FloatLinear {
+                    n_merge: shape.block_size,
+                    w: transpose(&params.get("W1")?.values, n_in, h),
+                    b: params.get("b1")?.values.clone(),
+                },
+                FloatLinear {
+                    n_merge: 1,
+                    w: transpose(&params.get("W2")?.values, h, v),
+                    b: params.get("b2")?.values.clone(),
+                },
+            ];
+            let c = params.get("C")?.values.clone();
+            FloatModel {
+                vocab: vocab.into(),
                 block_size: shape.block_size,
-                n_embd: shape.n_embd,
-                n_hidden: h,
-                quant,
-                card,
-            };
-            let c_f = params.get("C")?.values.clone();
-            let w1_f = transpose(&params.get("W1")?.values, n_in, h);
-            let w2_f = transpose(&params.get("W2")?.values, h, v);
-            let (c, w1, w2) =
-                (matrix(v, shape.n_embd, &c_f, quant)?, matrix(h, n_in, &w1_f, quant)?, matrix(v, h, &w2_f, quant)?);
-            let err =
-                vec![("C", c.max_abs_error(&c_f)), ("W1", w1.max_abs_error(&w1_f)), ("W2", w2.max_abs_error(&w2_f))];
-            let (b1, b2) = (to_words(&params.get("b1")?.values), to_words(&params.get("b2")?.values));
-            let weights = Weights::Mlp { c: c.view(), w1: w1.view(), b1: &b1, w2: w2.view(), b2: &b2 };
-            Ok((encode(&header, &weights)?, err))
+                body: FloatBody::Mlp { n_embd: shape.n_embd, c, layers },
+            }
         }
-    }
+    })
+}
+
+/// Encodes `source` in `quant` with `card`; also returns each quantized tensor's largest
+/// quantization error.
+pub fn encode_model(vocab: &str, source: &Source, quant: Quant, card: &str) -> anyhow::Result<(Vec<u8>, QuantErrors)> {
+    let e = float_model(vocab, source)?.encode(quant, card)?;
+    Ok((e.bytes, e.max_errors))
 }
 
 /// Mean NLL of `words` under a model file, computed by the runtime.
 pub fn runtime_nll(bytes: &[u8], words: &[String]) -> anyhow::Result<f64> {
     let model = Model::from_bytes(bytes)?;
-    let mut buf = vec![0.0; model.scratch_words()];
+    let mut buf = vec![0; model.scratch_words()];
     let mut scratch = Scratch::new(&model, &mut buf)?;
     Ok(runtime::nll(&model, &mut scratch, words.iter().map(String::as_str))?.mean())
 }
@@ -107,7 +98,7 @@ pub fn export(
     card_lines: &[String],
 ) -> anyhow::Result<Vec<Exported>> {
     let mut out = Vec::new();
-    for quant in [Quant::F32, Quant::Int8PerRow] {
+    for quant in [Quant::F32, Quant::Int8] {
         // The NLL does not depend on the card, so measure on a card-less encoding first.
         let (bytes, max_errors) = encode_model(vocab, source, quant, "")?;
         let test_nll = runtime_nll(&bytes, test_words)?;
@@ -127,7 +118,7 @@ pub fn export(
 /// The file name of an export in a run directory.
 pub fn file_name(quant: Quant) -> &'static str {
     match quant {
-        Quant::Int8PerRow => "model-int8.mkmr",
+        Quant::Int8 => "model-int8.mkmr",
         _ => "model-f32.mkmr",
     }
 }

@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
-use runtime::{Model, Pcg32, Quant, SampleConfig, Scratch};
+use runtime::{Model, Network, Pcg32, Quant, SampleConfig, Scratch, Temperature};
 use serde_json::json;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -192,9 +192,9 @@ struct SampleArgs {
     /// RNG seed (PCG32): same seed, file and settings give the same names on every platform.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Softmax temperature; 0 always picks the most likely symbol.
-    #[arg(long, default_value_t = 1.0)]
-    temperature: f32,
+    /// Softmax temperature (at most three decimals); 0 always picks the most likely symbol.
+    #[arg(long, default_value = "1", value_parser = parse_temperature)]
+    temperature: Temperature,
     /// Sample among the K most likely symbols only (0: all).
     #[arg(long, default_value_t = 0)]
     top_k: usize,
@@ -315,7 +315,7 @@ fn default_job(cli: &Cli, say: &Say) -> anyhow::Result<()> {
         int8: false,
         num: 20,
         seed: 42,
-        temperature: 1.0,
+        temperature: Temperature::ONE,
         top_k: 0,
         prefix: String::new(),
         unique: false,
@@ -486,7 +486,7 @@ fn write_exports(
         let path = files.dir.join(export::file_name(e.quant));
         write_atomic(&path, &e.bytes)?;
         let model = Model::from_bytes(&e.bytes)?;
-        if e.quant == Quant::Int8PerRow {
+        if e.quant == Quant::Int8 {
             let errs: Vec<String> = e.max_errors.iter().map(|(n, err)| format!("{n} {err:.2e}")).collect();
             say.line(format!("  largest int8 quantization error per tensor: {}", errs.join(", ")));
         }
@@ -651,7 +651,7 @@ fn eval(cli: &Cli, run: &Path, say: &Say) -> anyhow::Result<serde_json::Value> {
         "steps_per_second": trained.as_ref().and_then(|r| r.get("steps_per_second").cloned()),
     });
     say.line(format!("{}: train {tr:.4}  dev {dv:.4}  test {te:.4}", run.display()));
-    for (quant, key) in [(Quant::F32, "runtime_test_nll_f32"), (Quant::Int8PerRow, "runtime_test_nll_int8")] {
+    for (quant, key) in [(Quant::F32, "runtime_test_nll_f32"), (Quant::Int8, "runtime_test_nll_int8")] {
         let name = export::file_name(quant);
         let path = run.join(name);
         if let Ok(bytes) = std::fs::read(&path) {
@@ -667,15 +667,15 @@ fn eval(cli: &Cli, run: &Path, say: &Say) -> anyhow::Result<serde_json::Value> {
 fn sample(args: &SampleArgs, say: &Say) -> anyhow::Result<serde_json::Value> {
     let path = match &args.file {
         Some(f) => f.clone(),
-        None => args.run.join(export::file_name(if args.int8 { Quant::Int8PerRow } else { Quant::F32 })),
+        None => args.run.join(export::file_name(if args.int8 { Quant::Int8 } else { Quant::F32 })),
     };
     let bytes = std::fs::read(&path)
         .with_context(|| format!("cannot read model file {}; train a run first (`trainer train`)", path.display()))?;
     let model = Model::from_bytes(&bytes).with_context(|| format!("{} is not a valid model file", path.display()))?;
-    let mut buf = vec![0.0; model.scratch_words()];
+    let mut buf = vec![0; model.scratch_words()];
     let mut scratch = Scratch::new(&model, &mut buf)?;
     let mut rng = Pcg32::from_seed(args.seed);
-    let cfg = SampleConfig { temperature: args.temperature, top_k: args.top_k, max_len: 64 };
+    let cfg = SampleConfig { temperature: args.temperature, top_k: args.top_k, ..SampleConfig::DEFAULT };
     // Novelty against the run's training words, when the run's config is there.
     let train_words: Option<HashSet<String>> = run_config(&args.run).ok().and_then(|cfg| {
         let ds = Dataset::load(&cfg.data).ok()?;
@@ -704,11 +704,17 @@ fn sample(args: &SampleArgs, say: &Say) -> anyhow::Result<serde_json::Value> {
     if let Some(c) = copies {
         say.line(format!("{c} of {} names are copies of training names", names.len()));
     }
-    Ok(json!({ "file": path, "seed": args.seed, "temperature": args.temperature, "top_k": args.top_k,
-               "names": names, "copies_of_training_names": copies }))
+    Ok(
+        json!({ "file": path, "seed": args.seed, "temperature": f64::from(args.temperature.milli()) / 1000.0, "top_k": args.top_k,
+               "names": names, "copies_of_training_names": copies }),
+    )
 }
 
 /// A run's configuration, from its `config.toml`.
+fn parse_temperature(text: &str) -> Result<Temperature, String> {
+    Temperature::parse(text).map_err(str::to_string)
+}
+
 fn run_config(run: &Path) -> anyhow::Result<TrainConfig> {
     let path = run.join("config.toml");
     let text =
@@ -755,26 +761,23 @@ fn inspect(file: &Path, say: &Say) -> anyhow::Result<serde_json::Value> {
         runtime::FORMAT_VERSION
     ));
     say.line(format!("  {} ({}), vocab {}: {:?}", h.kind.name(), h.quant.name(), h.vocab.len(), h.vocab.as_str()));
-    say.line(format!("  block_size {}, n_embd {}, n_hidden {}", h.block_size, h.n_embd, h.n_hidden));
+    let layers: Vec<String> = h.layers.as_slice().iter().map(|l| format!("({}, {})", l.n_merge, l.n_out)).collect();
+    say.line(format!(
+        "  block_size {}, n_embd {}, layers (n_merge, n_out) {}",
+        h.block_size,
+        h.n_embd,
+        layers.join(" ")
+    ));
     say.line(format!("  {} params, {} bytes of RAM (scratch)", model.n_params(), model.ram_bytes()));
     let mut tensors = vec![];
-    for (name, t) in model.weights().tensors() {
-        let (shape, enc, scales) = match t {
-            runtime::Tensor::Matrix(m) => {
-                let scales = match m.data() {
-                    runtime::MatrixData::I8 { scales, .. } => {
-                        let s: Vec<f32> = scales.iter().map(|w| f32::from_le_bytes(*w)).collect();
-                        Some((s.iter().copied().fold(f32::INFINITY, f32::min), s.iter().copied().fold(0.0, f32::max)))
-                    }
-                    _ => None,
-                };
-                ([m.rows(), m.cols()], m.encoding().name(), scales)
-            }
-            runtime::Tensor::Bias(b) => ([1, b.len()], "f32", None),
-        };
-        let scale_text = scales.map_or(String::new(), |(lo, hi)| format!("  scales {lo:.3e} .. {hi:.3e}"));
-        say.line(format!("  {name:<5} [{}, {}]  {enc}{scale_text}", shape[0], shape[1]));
-        tensors.push(json!({ "name": name, "shape": shape, "encoding": enc, "scale_min": scales.map(|s| s.0), "scale_max": scales.map(|s| s.1) }));
+    for t in model.tensors() {
+        let ms: Vec<i32> = (0..t.rows).filter_map(|r| t.multiplier(r)).collect();
+        let range =
+            (!ms.is_empty()).then(|| (ms.iter().copied().min().unwrap_or(0), ms.iter().copied().max().unwrap_or(0)));
+        let range_text = range.map_or(String::new(), |(lo, hi)| format!("  multipliers {lo} .. {hi} (/ 2^32)"));
+        say.line(format!("  {:<5} [{}, {}]  {}{range_text}", t.name, t.rows, t.cols, t.encoding.name()));
+        tensors.push(json!({ "name": t.name, "shape": [t.rows, t.cols], "encoding": t.encoding.name(),
+            "multiplier_min": range.map(|s| s.0), "multiplier_max": range.map(|s| s.1) }));
     }
     if !h.card.is_empty() {
         say.line("  model card:");
@@ -785,7 +788,7 @@ fn inspect(file: &Path, say: &Say) -> anyhow::Result<serde_json::Value> {
     Ok(json!({
         "file": file, "bytes": bytes.len(), "format_version": runtime::FORMAT_VERSION, "crc32": crc, "crc_ok": true,
         "kind": h.kind.name(), "quant": h.quant.name(), "vocab": h.vocab.as_str(), "block_size": h.block_size,
-        "n_embd": h.n_embd, "n_hidden": h.n_hidden, "n_params": model.n_params(), "ram_bytes": model.ram_bytes(),
+        "n_embd": h.n_embd, "n_hidden": h.n_hidden(), "layers": h.layers.as_slice().iter().map(|l| [l.n_merge, l.n_out]).collect::<Vec<_>>(), "n_params": model.n_params(), "ram_bytes": model.ram_bytes(),
         "tensors": tensors, "card": h.card,
     }))
 }

@@ -146,12 +146,13 @@ fn sample_is_deterministic_and_reports_copies() {
 fn corrupt_model_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.mkmr");
-    std::fs::write(&bad, b"MKMR\x02 not really a model").unwrap();
+    std::fs::write(&bad, b"MKMR\x03 not really a model").unwrap();
     let err = fail(&["sample", "--file", bad.to_str().unwrap()]);
     assert!(err.contains("not a valid model file") && err.contains("corrupt"), "{err}");
-    std::fs::write(&bad, b"MKMR\x01 an old model").unwrap();
+    // A file of format version 2 (before the integer model) says to export again.
+    std::fs::write(&bad, b"MKMR\x02 an old model").unwrap();
     let err = fail(&["sample", "--file", bad.to_str().unwrap()]);
-    assert!(err.contains("version 1 is not supported") && err.contains("re-export"), "{err}");
+    assert!(err.contains("version 2 is not supported") && err.contains("re-export"), "{err}");
     let err = fail(&["sample", "--file", dir.path().join("missing.mkmr").to_str().unwrap()]);
     assert!(err.contains("cannot read model file"), "{err}");
 }
@@ -245,14 +246,14 @@ fn export_and_inspect_show_the_model_card() {
     let exports = r["export"].as_array().unwrap();
     assert_eq!(exports.len(), 2);
     let (f, q) = (&exports[0], &exports[1]);
-    assert_eq!((f["quant"].as_str(), q["quant"].as_str()), (Some("f32"), Some("int8-per-row")));
+    assert_eq!((f["quant"].as_str(), q["quant"].as_str()), (Some("f32"), Some("int8")));
     // The f32 file's NLL, computed by the runtime, is the trainer's test loss.
     assert!((f["test_nll"].as_f64().unwrap() - r["test_loss"].as_f64().unwrap()).abs() < 1e-4);
     assert!(q["max_abs_error"]["W1"].as_f64().unwrap() > 0.0);
     let run = dir.path().join("mlp");
     let i = ok_json(&["inspect", run.join("model-int8.mkmr").to_str().unwrap(), "--json"]);
     assert_eq!(i["crc_ok"], true);
-    assert_eq!(i["quant"], "int8-per-row");
+    assert_eq!(i["quant"], "int8");
     assert_eq!(i["n_params"], r["n_params"]);
     assert_eq!(i["tensors"].as_array().unwrap().len(), 5);
     let card = i["card"].as_str().unwrap();

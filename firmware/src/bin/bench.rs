@@ -10,7 +10,8 @@ use runtime::{generate, Model, Pcg32, SampleConfig, ScratchBuf, Stop};
 const N_NAMES: usize = 50;
 
 /// Built with `BENCH_PART=tanh` or `softmax`, the binary measures only that part of one
-/// symbol of the default MLP (200 tanh, a 27-way softmax) instead of generation.
+/// symbol of the default MLP (200 tanh, a 27-way softmax and draw) instead of generation,
+/// in the embedded model's numbers (integer or f32).
 const PART: Option<&str> = option_env!("BENCH_PART");
 
 /// Marks the start of the measured region (the plugin looks up this symbol). The two markers
@@ -43,32 +44,83 @@ fn mark(f: extern "C" fn()) {
 fn main() -> ! {
     firmware::stack::paint();
     let Ok(model) = Model::from_bytes(model::BYTES) else { exit(1) };
-    let mut scratch_buf = ScratchBuf::<{ model::SCRATCH_WORDS }>::new();
-    let Ok(mut scratch) = scratch_buf.scratch(&model) else { exit(1) };
-    let mut rng = Pcg32::from_seed(1);
-    let cfg = SampleConfig { temperature: 1.0, top_k: 0, max_len: 32 };
-    let mut name = heapless::String::<32>::new();
-    let mut symbols = 0usize;
+    let Ok(net) = model::net(&model) else { exit(1) };
     if let Some(part) = PART {
         parts(part);
     }
+    run(&net)
+}
+
+/// Generation between the markers, in a frame of its own as in the firmware's `main.rs`.
+#[inline(never)]
+fn run(net: &model::Net) -> ! {
+    let mut scratch_buf = ScratchBuf::<{ model::SCRATCH_WORDS }>::new();
+    let Ok(mut scratch) = scratch_buf.scratch(net) else { exit(1) };
+    let mut rng = Pcg32::from_seed(1);
+    let cfg = SampleConfig::DEFAULT;
+    let mut name = heapless::String::<{ model::NAME_BYTES }>::new();
+    let mut symbols = 0usize;
     mark(bench_start);
     for _ in 0..N_NAMES {
         // One forward pass per symbol, the closing boundary token included.
-        match generate(&model, &mut scratch, &mut rng, &cfg, "", &mut name) {
+        match generate(net, &mut scratch, &mut rng, &cfg, "", &mut name) {
             Ok(Stop::Boundary) => symbols += name.chars().count() + 1,
             Ok(_) => symbols += name.chars().count(),
             Err(_) => exit(1),
         }
     }
     mark(bench_stop);
-    defmt::println!("symbols {=usize}", symbols);
-    defmt::println!("stack_peak_bytes {=usize}", firmware::stack::peak());
-    exit(0)
+    report(symbols)
 }
 
 /// Measures `part` of one symbol, 100 times, and reports it as 100 symbols.
 fn parts(part: &str) -> ! {
+    if model::INTEGER {
+        int_parts(part)
+    } else {
+        float_parts(part)
+    }
+}
+
+/// The integer model's 200 hidden units (requantise, clamp, table tanh) and its 27-way
+/// softmax and draw.
+fn int_parts(part: &str) -> ! {
+    let acc: [i32; 200] = core::array::from_fn(|i| (i as i32 - 100) * 40_000);
+    let mut h = [0i16; 200];
+    let mut logits = [0i32; 27];
+    let sampler = runtime::quant::Softmax::new(1000);
+    let mut rng = Pcg32::from_seed(1);
+    let mut picked = 0usize;
+    mark(bench_start);
+    for _ in 0..100 {
+        let acc = core::hint::black_box(acc);
+        match part {
+            "tanh" => {
+                for (h, &a) in h.iter_mut().zip(&acc) {
+                    *h = runtime::quant::hidden(a, 1 << 26);
+                }
+            }
+            "softmax" => {
+                for (z, &a) in logits.iter_mut().zip(&acc) {
+                    *z = a / 8;
+                }
+                let z_max = logits.iter().copied().max().unwrap_or(0);
+                let mut w = [0u32; 27];
+                for (w, &z) in w.iter_mut().zip(&logits) {
+                    *w = sampler.weight(z_max.wrapping_sub(z) as u32);
+                }
+                picked += runtime::quant::sample_weights(&w, rng.next_u32());
+            }
+            _ => exit(1),
+        }
+        core::hint::black_box((&h, &logits, picked));
+    }
+    mark(bench_stop);
+    report(100)
+}
+
+/// The float reference's 200 tanh (`libm::tanhf`) and its 27-way softmax.
+fn float_parts(part: &str) -> ! {
     let mut h = [0.0f32; 200];
     for (i, v) in h.iter_mut().enumerate() {
         *v = (i as f32 - 100.0) * 0.03; // pre-activations across tanh's ranges
@@ -90,7 +142,11 @@ fn parts(part: &str) -> ! {
         core::hint::black_box((&v, &logits));
     }
     mark(bench_stop);
-    defmt::println!("symbols {=usize}", 100usize);
+    report(100)
+}
+
+fn report(symbols: usize) -> ! {
+    defmt::println!("symbols {=usize}", symbols);
     defmt::println!("stack_peak_bytes {=usize}", firmware::stack::peak());
     exit(0)
 }

@@ -1,0 +1,450 @@
+//! Integer kernels: int8 weights times i16 activations into i32 sums, for the integer model
+//! (int8 files; see [`crate::quant`] for the arithmetic around them).
+//!
+//! Weights are stored in the **row-quad layout**, the order the Cortex-M4 kernel reads them
+//! (as CMSIS-NN stores its weights in the order its kernels want): rows in groups of four
+//! (then one pair and one single row for the rest); within a group, for each pair of columns
+//! `(2c, 2c+1)`, the group's weights two rows at a time, `[w(r, 2c), w(r+1, 2c), w(r, 2c+1),
+//! w(r+1, 2c+1)]`, so that SXTB16 splits one word into the two rows' pairs; an odd last
+//! column follows with one byte per row. [`layout_index`] is the definition.
+//!
+//! Integer sums do not depend on the order of the additions (and they wrap the same way
+//! everywhere; the decoder proves they never wrap), so every kernel here gives exactly the
+//! sums of [`linear_ref`], whatever its loop order. The kernels zip their slices: a shape that
+//! does not match is treated as the shorter one, never indexed out of bounds.
+
+use crate::arch::dsp::{quad_step, smlad, sxtb16, sxtb16_ror8};
+use crate::quant::{hidden, requant};
+use crate::tensor::{i32_le, I32Le};
+
+/// What a linear layer makes of row `i`'s sum: `out[i] = E::apply(sum_i, m[i])`, with `m[i]`
+/// the row's requantisation multiplier. A type parameter, so each kernel is compiled for the
+/// epilogues in use and the epilogue runs while the sums are in registers.
+pub trait Epilogue {
+    type Out: Copy + Default;
+    fn apply(sum: i32, m: &I32Le) -> Self::Out;
+}
+
+/// A hidden layer: `tanh(requant(sum, m))` in Q15 ([`crate::quant::hidden`]).
+#[derive(Debug)]
+pub enum Tanh {}
+
+impl Epilogue for Tanh {
+    type Out = i16;
+    #[inline(always)]
+    fn apply(sum: i32, m: &I32Le) -> i16 {
+        hidden(sum, i32_le(m))
+    }
+}
+
+/// The last layer: the logits `requant(sum, m)` in Q12.
+#[derive(Debug)]
+pub enum Logits {}
+
+impl Epilogue for Logits {
+    type Out = i32;
+    #[inline(always)]
+    fn apply(sum: i32, m: &I32Le) -> i32 {
+        requant(sum, i32_le(m))
+    }
+}
+
+/// The sums themselves (tests and tools; `m` is ignored but must have one entry per row).
+#[derive(Debug)]
+pub enum Sum {}
+
+impl Epilogue for Sum {
+    type Out = i32;
+    #[inline(always)]
+    fn apply(sum: i32, _m: &I32Le) -> i32 {
+        sum
+    }
+}
+
+/// `out[i] = E::apply(sums[i], m[i])` for a group of rows.
+#[inline(always)]
+fn put<E: Epilogue>(out: &mut [E::Out], m: &[I32Le], sums: &[i32]) {
+    for ((o, m), &s) in out.iter_mut().zip(m).zip(sums) {
+        *o = E::apply(s, m);
+    }
+}
+
+/// Rows of a weight matrix the kernels handle together.
+pub const GROUP: usize = 4;
+
+/// Where weight `(row, col)` of an `[n_out, n_in]` matrix lies in the row-quad layout.
+pub const fn layout_index(n_out: usize, n_in: usize, row: usize, col: usize) -> usize {
+    let quads = n_out / GROUP * GROUP;
+    let (first, rows) = if row < quads {
+        (row / GROUP * GROUP, GROUP)
+    } else if n_out - quads >= 2 && row < quads + 2 {
+        (quads, 2)
+    } else {
+        (n_out - 1, 1)
+    };
+    let i = row - first;
+    let base = first * n_in;
+    if col < n_in / 2 * 2 {
+        let within = if rows == 1 { col % 2 } else { i / 2 * 4 + col % 2 * 2 + i % 2 };
+        base + col / 2 * 2 * rows + within
+    } else {
+        base + n_in / 2 * 2 * rows + i
+    }
+}
+
+/// Row-major `[n_out, n_in]` values in the row-quad layout (the exporter's side).
+#[cfg(feature = "alloc")]
+pub fn to_row_quads<T: Copy + Default>(values: &[T], n_out: usize, n_in: usize) -> alloc::vec::Vec<T> {
+    let mut out = alloc::vec![T::default(); values.len()];
+    for (row, r) in values.chunks_exact(n_in.max(1)).enumerate().take(n_out) {
+        for (col, &v) in r.iter().enumerate() {
+            if let Some(slot) = out.get_mut(layout_index(n_out, n_in, row, col)) {
+                *slot = v;
+            }
+        }
+    }
+    out
+}
+
+/// The reference: row `i`'s sum `b[i] + sum_j w[i, j] * x[j]` for every row, wrapping `i32`
+/// arithmetic, one weight at a time through [`layout_index`]; `out[i] = E::apply(sum, m[i])`.
+///
+/// `x: [n_in]`, `w: [n_out * n_in]` (row-quad layout), `b, m, out: [n_out]`; `n_out = b.len()`.
+pub fn linear_ref<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], out: &mut [E::Out]) {
+    let (n_out, n_in) = (b.len(), x.len());
+    for (i, ((bias, m), o)) in b.iter().zip(m).zip(out.iter_mut()).enumerate() {
+        let mut acc = i32_le(bias);
+        for (j, &xj) in x.iter().enumerate() {
+            let wij = w.get(layout_index(n_out, n_in, i, j)).copied().unwrap_or(0);
+            acc = acc.wrapping_add(i32::from(wij) * i32::from(xj));
+        }
+        *o = E::apply(acc, m);
+    }
+}
+
+/// One group of rows (4, 2 or 1) of a layer: where its weights and biases are.
+struct Group<'a> {
+    first: usize,
+    w: &'a [i8],
+    b: &'a [I32Le],
+}
+
+/// The groups of an `[n_out, n_in]` layer in layout order: quads, then a pair, then a row.
+fn groups<'a>(w: &'a [i8], b: &'a [I32Le], n_in: usize) -> impl Iterator<Item = (usize, Group<'a>)> {
+    let n_out = b.len();
+    let quads = n_out / GROUP;
+    let sizes = (0..quads).map(|_| GROUP).chain((n_out % GROUP >= 2).then_some(2)).chain((n_out % 2 == 1).then_some(1));
+    let mut first = 0;
+    sizes.map(move |rows| {
+        let g = Group {
+            first,
+            w: w.get(first * n_in..(first + rows) * n_in).unwrap_or(&[]),
+            b: b.get(first..first + rows).unwrap_or(&[]),
+        };
+        first += rows;
+        (rows, g)
+    })
+}
+
+/// Adds one group's products to its sums `acc` (`R` = 4, 2 or 1 rows) with plain integer
+/// loops: `w` holds the group's weights in layout order.
+fn group_plain<const R: usize>(x: &[i16], w: &[i8], acc: &mut [i32; R]) {
+    let (x_pairs, x_tail) = x.as_chunks::<2>();
+    let (w_pairs, w_tail) = w.split_at((x_pairs.len() * 2 * R).min(w.len()));
+    if R == 1 {
+        let (w_pairs, _) = w_pairs.as_chunks::<2>();
+        if let Some(a) = acc.first_mut() {
+            for (&[x0, x1], &[w0, w1]) in x_pairs.iter().zip(w_pairs) {
+                *a = a.wrapping_add(i32::from(w0) * i32::from(x0) + i32::from(w1) * i32::from(x1));
+            }
+        }
+    } else {
+        // Two rows at a time: [a(2c), b(2c), a(2c + 1), b(2c + 1)] per column pair.
+        let (w4, _) = w_pairs.as_chunks::<4>();
+        for (&[x0, x1], w_c) in x_pairs.iter().zip(w4.chunks_exact(R / 2)) {
+            let (x0, x1) = (i32::from(x0), i32::from(x1));
+            for (&[a0, b0, a1, b1], ab) in w_c.iter().zip(acc.chunks_exact_mut(2)) {
+                if let [a, b] = ab {
+                    *a = a.wrapping_add(i32::from(a0) * x0 + i32::from(a1) * x1);
+                    *b = b.wrapping_add(i32::from(b0) * x0 + i32::from(b1) * x1);
+                }
+            }
+        }
+    }
+    if let Some(&xl) = x_tail.first() {
+        for (a, &wl) in acc.iter_mut().zip(w_tail) {
+            *a = a.wrapping_add(i32::from(wl) * i32::from(xl));
+        }
+    }
+}
+
+/// [`linear_ref`], four rows at a time with plain integer loops (the Cortex-M0 and the host
+/// run this one).
+pub fn linear_quads<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], out: &mut [E::Out]) {
+    let n_in = x.len();
+    let (quads, _) = b.as_chunks::<GROUP>();
+    for (q, (bias, (m, out))) in quads.iter().zip(m.chunks(GROUP).zip(out.chunks_mut(GROUP))).enumerate() {
+        put::<E>(out, m, &quad_plain(x, w.get(q * GROUP * n_in..(q + 1) * GROUP * n_in).unwrap_or(&[]), bias));
+    }
+    rest::<E>(x, w, b, m, out, false);
+}
+
+/// One quad's sums with plain integer loops. A function of its own, shared by every
+/// epilogue (flash).
+#[inline(never)]
+fn quad_plain(x: &[i16], w: &[i8], bias: &[I32Le; GROUP]) -> [i32; GROUP] {
+    let mut acc = quad_biases(bias);
+    group_plain(x, w, &mut acc);
+    acc
+}
+
+/// The biases of a quad (read one by one: they are not aligned, and a copy of the four
+/// would call memcpy).
+#[inline(always)]
+fn quad_biases(b: &[I32Le; GROUP]) -> [i32; GROUP] {
+    let [b0, b1, b2, b3] = b;
+    [i32_le(b0), i32_le(b1), i32_le(b2), i32_le(b3)]
+}
+
+/// The rows after the quads (a pair, then a single row) into `out`.
+#[inline(always)]
+fn rest<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], out: &mut [E::Out], dsp: bool) {
+    let first = b.len() / GROUP * GROUP;
+    let (sums, n) = rest_sums(x, w.get(first * x.len()..).unwrap_or(&[]), b.get(first..).unwrap_or(&[]), dsp);
+    put::<E>(out.get_mut(first..).unwrap_or(&mut []), m.get(first..).unwrap_or(&[]), sums.get(..n).unwrap_or(&[]));
+}
+
+/// The sums of the (at most three) rows after the quads, `w` and `b` starting at the first
+/// of them: a pair (with SMLAD when `dsp`), then a single row. Shared by every epilogue.
+#[inline(never)]
+fn rest_sums(x: &[i16], w: &[i8], b: &[I32Le], dsp: bool) -> ([i32; 3], usize) {
+    let n_in = x.len();
+    let x_words = x.get(..n_in / 2 * 2).and_then(|x| bytemuck::try_cast_slice::<i16, u32>(x).ok());
+    let mut sums = [0; 3];
+    let single = match b {
+        [b0, b1, ..] => {
+            let mut acc = [i32_le(b0), i32_le(b1)];
+            let pair = w.get(..2 * n_in).unwrap_or(&[]);
+            match (dsp, x_words, pair.get(..n_in / 2 * 4).and_then(words_of)) {
+                (true, Some(xw), Some(ww)) => pair_dsp(xw, x, ww, pair.get(n_in / 2 * 4..).unwrap_or(&[]), &mut acc),
+                _ => group_plain(x, pair, &mut acc),
+            }
+            sums = [acc[0], acc[1], 0];
+            2
+        }
+        _ => 0,
+    };
+    if let Some(bias) = b.get(single) {
+        let w = w.get(single * n_in..).unwrap_or(&[]);
+        let mut acc = [i32_le(bias)];
+        match (dsp, x_words, &mut acc) {
+            (true, Some(xw), [a]) => row_dsp(xw, x, w, a),
+            _ => group_plain(x, w, &mut acc),
+        }
+        if let Some(s) = sums.get_mut(single) {
+            *s = acc[0];
+        }
+        return (sums, single + 1);
+    }
+    (sums, single)
+}
+
+/// [`linear_ref`] with the DSP instructions (SMLAD, SXTB16): four rows at a time, each weight
+/// word split by SXTB16 into two rows' pairs and each activation word (two i16) shared by
+/// the four rows; then a row pair the same way, and a last row with SMLAD too. It reads
+/// words, so it needs the weights and activations 4-byte aligned (the encoder aligns every
+/// weight tensor in the file; the firmware aligns the file); otherwise it runs
+/// [`linear_quads`]. On targets without the DSP extension the instructions are their safe
+/// references (`arch::dsp`).
+pub fn linear_dsp<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], out: &mut [E::Out]) {
+    let n_in = x.len();
+    let (quads, _) = b.as_chunks::<GROUP>();
+    let x_words = x.get(..n_in / 2 * 2).and_then(|x| bytemuck::try_cast_slice::<i16, u32>(x).ok());
+    let w_quads = w.get(..quads.len() * GROUP * n_in).and_then(words_of);
+    let (Some(x_words), Some(w_quads), true) = (x_words, w_quads, n_in > 0) else {
+        return linear_quads::<E>(x, w, b, m, out);
+    };
+    let x_odd = if n_in % 2 == 1 { x.last().copied() } else { None };
+    quads_dsp::<E>(x_words, x_odd, w_quads, n_in, quads, m, out);
+    rest::<E>(x, w, b, m, out, true);
+}
+
+/// `bytes` as words, if aligned.
+fn words_of(bytes: &[i8]) -> Option<&[u32]> {
+    bytemuck::try_cast_slice(bytes).ok()
+}
+
+/// Every quad of a layer.
+// Not inlined: in a frame of its own the four sums stay in registers (inlined into a layer,
+// the compiler kept them in memory around every DSP block: 4 more instructions per step).
+#[inline(never)]
+fn quads_dsp<E: Epilogue>(
+    x: &[u32],
+    x_odd: Option<i16>,
+    w: &[u32],
+    n_in: usize,
+    biases: &[[I32Le; GROUP]],
+    m: &[I32Le],
+    out: &mut [E::Out],
+) {
+    let groups = w.chunks_exact(n_in.max(1)).zip(biases).zip(m.chunks_exact(GROUP).zip(out.chunks_exact_mut(GROUP)));
+    for ((quad, bias), (m, out)) in groups {
+        let [a0, a1, a2, a3] = quad_dsp(x, x_odd, quad, bias);
+        // Unrolled, from registers.
+        if let ([o0, o1, o2, o3], [m0, m1, m2, m3]) = (out, m) {
+            *o0 = E::apply(a0, m0);
+            *o1 = E::apply(a1, m1);
+            *o2 = E::apply(a2, m2);
+            *o3 = E::apply(a3, m3);
+        }
+    }
+}
+
+/// One quad's sums from its biases: `quad` holds, per column pair, a word of rows 0-1 and one
+/// of rows 2-3, then (odd `n_in`) one word of the last column's four weights.
+#[inline(always)]
+fn quad_dsp(x: &[u32], x_odd: Option<i16>, quad: &[u32], bias: &[I32Le; 4]) -> [i32; 4] {
+    let mut acc = quad_biases(bias);
+    let (x2, x1) = x.as_chunks::<2>();
+    let (w4, w2) = quad.as_chunks::<4>();
+    // Two column pairs per step; each word is read where it is used (see `quad_step`).
+    for (x, w) in x2.iter().zip(w4) {
+        acc = quad_step(w[0], w[1], x[0], acc);
+        acc = quad_step(w[2], w[3], x[1], acc);
+    }
+    let w2 = if let (Some(&x0), [p0, q0, rest @ ..]) = (x1.first(), w2) {
+        acc = quad_step(*p0, *q0, x0, acc);
+        rest
+    } else {
+        w2
+    };
+    if let (Some(xl), Some(&word)) = (x_odd, w2.first()) {
+        // Spelled out: an iterator over `acc` would take its address, and a value whose
+        // address is taken lives in memory around every DSP block.
+        let ([a0, a1, a2, a3], [w0, w1, w2, w3], xl) = (acc, word.to_le_bytes(), i32::from(xl));
+        acc = [
+            a0.wrapping_add(i32::from(w0 as i8) * xl),
+            a1.wrapping_add(i32::from(w1 as i8) * xl),
+            a2.wrapping_add(i32::from(w2 as i8) * xl),
+            a3.wrapping_add(i32::from(w3 as i8) * xl),
+        ];
+    }
+    acc
+}
+
+/// A row pair's sums added to `acc`: one weight word per column pair (`w`, with the
+/// activations as words `xw`), then (odd `n_in`) the last column's two weights `odd`.
+#[inline(never)]
+fn pair_dsp(xw: &[u32], x: &[i16], w: &[u32], odd: &[i8], acc: &mut [i32; 2]) {
+    let [mut a0, mut a1] = *acc;
+    let (x2, x1) = xw.as_chunks::<2>();
+    let (w2, w1) = w.as_chunks::<2>();
+    for (&[x0, x1], &[p0, p1]) in x2.iter().zip(w2) {
+        a0 = smlad(sxtb16(p0), x0, a0);
+        a1 = smlad(sxtb16_ror8(p0), x0, a1);
+        a0 = smlad(sxtb16(p1), x1, a0);
+        a1 = smlad(sxtb16_ror8(p1), x1, a1);
+    }
+    if let (Some(&x0), Some(&p0)) = (x1.first(), w1.first()) {
+        a0 = smlad(sxtb16(p0), x0, a0);
+        a1 = smlad(sxtb16_ror8(p0), x0, a1);
+    }
+    if let (true, Some(&xl), [w0, w1, ..]) = (x.len() % 2 == 1, x.last(), odd) {
+        a0 = a0.wrapping_add(i32::from(*w0) * i32::from(xl));
+        a1 = a1.wrapping_add(i32::from(*w1) * i32::from(xl));
+    }
+    *acc = [a0, a1];
+}
+
+/// A single row's sum added to `acc`, four columns per step: SXTB16 splits the weight word
+/// `[w0, w1, w2, w3]` into `(w0, w2)` and `(w1, w3)`, and the activations are paired to match
+/// (PKHBT, PKHTB). Weights are read with unaligned word loads.
+#[inline(never)]
+fn row_dsp(xw: &[u32], x: &[i16], w: &[i8], acc: &mut i32) {
+    let mut a = *acc;
+    let (x2, _) = xw.as_chunks::<2>();
+    let (w4, _) = w.as_chunks::<4>();
+    for (&[x01, x23], w) in x2.iter().zip(w4) {
+        let word = u32::from_le_bytes(w.map(|b| b as u8));
+        let x02 = (x01 & 0xffff) | (x23 << 16);
+        let x13 = (x23 & 0xffff_0000) | (x01 >> 16);
+        a = smlad(sxtb16(word), x02, a);
+        a = smlad(sxtb16_ror8(word), x13, a);
+    }
+    // The last columns (n_in mod 4).
+    let done = x2.len() * 4;
+    for (&xj, &wj) in x.get(done..).unwrap_or(&[]).iter().zip(w.get(done..).unwrap_or(&[])) {
+        a = a.wrapping_add(i32::from(wj) * i32::from(xj));
+    }
+    *acc = a;
+}
+
+/// Batch lanes computed together by [`linear_batch`].
+const LANES: usize = 8;
+
+/// [`linear_ref`]'s sums for a batch of `n` inputs: `emit(i, k, sum)` for row `i` and batch
+/// lane `k`. The activations are in the batch's **pair-major** layout: `x_t[(c * n + k) * 2
+/// + e]` is feature `2c + e` of lane `k`, an odd last feature paired with a 0.
+///
+/// `x_t: [ceil(n_in / 2) * n * 2]`, `w: [n_out * n_in]` (row-quad layout), `b: [n_out]`.
+pub fn linear_batch(
+    x_t: &[i16],
+    n: usize,
+    n_in: usize,
+    w: &[i8],
+    b: &[I32Le],
+    mut emit: impl FnMut(usize, usize, i32),
+) {
+    for (rows, g) in groups(w, b, n_in) {
+        match rows {
+            GROUP => batch_group::<4>(x_t, n, n_in, &g, &mut emit),
+            2 => batch_group::<2>(x_t, n, n_in, &g, &mut emit),
+            _ => batch_group::<1>(x_t, n, n_in, &g, &mut emit),
+        }
+    }
+}
+
+/// One group of `R` rows over every lane, `LANES` lanes at a time (then one at a time).
+#[inline(always)]
+fn batch_group<const R: usize>(
+    x_t: &[i16],
+    n: usize,
+    n_in: usize,
+    g: &Group,
+    emit: &mut impl FnMut(usize, usize, i32),
+) {
+    // The group's weights as (w[r, 2c], w[r, 2c + 1]) for each column pair c, the odd last
+    // column paired with 0.
+    let n_pairs = n_in.div_ceil(2);
+    let at = |r: usize, col: usize| -> i32 {
+        if col < n_in {
+            g.w.get(layout_index(R, n_in, r, col)).map_or(0, |&v| i32::from(v))
+        } else {
+            0
+        }
+    };
+    let mut lane0 = 0;
+    while lane0 < n {
+        let lanes = (n - lane0).min(LANES);
+        let mut acc = [[0i32; LANES]; R];
+        for (r, a) in acc.iter_mut().enumerate() {
+            a.fill(g.b.get(r).map_or(0, i32_le));
+        }
+        for c in 0..n_pairs {
+            let Some(xs) = x_t.get((c * n + lane0) * 2..(c * n + lane0 + lanes) * 2) else { break };
+            let (xs, _) = xs.as_chunks::<2>();
+            for (r, a) in acc.iter_mut().enumerate() {
+                let (w0, w1) = (at(r, 2 * c), at(r, 2 * c + 1));
+                for (a, &[x0, x1]) in a.iter_mut().zip(xs) {
+                    *a = a.wrapping_add(w0 * i32::from(x0) + w1 * i32::from(x1));
+                }
+            }
+        }
+        for (r, a) in acc.iter().enumerate() {
+            for (k, &v) in a.iter().enumerate().take(lanes) {
+                emit(g.first + r, lane0 + k, v);
+            }
+        }
+        lane0 += lanes;
+    }
+}
