@@ -85,6 +85,7 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
     if prefix_len > cfg.max_len {
         return Err(Error::PrefixTooLong { len: prefix_len, max: cfg.max_len });
     }
+    net.begin_batch(s.work);
     let mut active: heapless::Vec<u16, MAX_BATCH> = heapless::Vec::new();
     for ((slot, ctx), out) in s.slot_ctx.chunks_exact_mut(block).enumerate().zip(outs.iter_mut()) {
         ctx.fill(0);

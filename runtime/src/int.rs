@@ -4,10 +4,10 @@
 //! that runs only an `IntNet` links no float code at all.
 
 use crate::arch;
-use crate::format::{Header, Linear, Quant, Weights};
-use crate::int_kernels::{self, Logits, Tanh};
+use crate::format::{Header, Linear, ModelKind, Quant, Weights};
+use crate::int_kernels::{batch_stride, Logits, Tanh, LANES};
 use crate::model::{stage_sizes, Model, Network, Scratch};
-use crate::quant::{hidden, requant, sample_weights, Softmax, BIGRAM_SHIFT, EMBED_SHIFT};
+use crate::quant::{requant, sample_weights, Softmax, BIGRAM_SHIFT, EMBED_SHIFT};
 use crate::rng::Pcg32;
 use crate::sampler::{top_k, SampleConfig};
 use crate::tensor::{i32_le, int8s, words};
@@ -181,9 +181,7 @@ impl Network for IntNet<'_, '_> {
     }
 
     fn batch_work_words(&self, n: usize) -> usize {
-        let h = self.model.parts().0;
-        let (even, odd) = batch_stage_words(h, n);
-        even.saturating_add(odd).saturating_add(h.vocab.len().saturating_mul(n + 1))
+        BatchPlan::new(self.model.parts().0, n).words()
     }
 
     fn sampler(&self, cfg: &SampleConfig) -> Result<IntSampler, Error> {
@@ -209,24 +207,63 @@ impl Network for IntNet<'_, '_> {
         libm::log(w_target as f64) - libm::log(total as f64)
     }
 
+    fn begin_batch(&self, work: &mut [u32]) {
+        let (h, w) = self.model.parts();
+        let Weights::Mlp { c, layers } = w else { return };
+        let Some(layer) = layers.first().filter(|_| layers.len() > 1) else { return };
+        let plan = BatchPlan::new(h, 1);
+        let t0 = &plan.table;
+        let (table, rest) = split(work, t0.words());
+        let (x_t, _) = split(rest, plan.even);
+        let (table, x_t): (&mut [i32], &mut [i16]) = (bytemuck::cast_slice_mut(table), bytemuck::cast_slice_mut(x_t));
+        // Lane `j * vocab + id`: symbol `id`'s embedding in slot `j` of the first layer's
+        // input, every other input 0.
+        let input = PairMajor::new(h, 0, t0.lanes);
+        x_t.fill(0);
+        for j in 0..t0.n_merge {
+            for (id, e) in int8s(c).chunks_exact(h.n_embd.max(1)).take(h.vocab.len()).enumerate() {
+                for (f, &q) in e.iter().enumerate() {
+                    if let Some(slot) = x_t.get_mut(input.index(j, f, j * h.vocab.len() + id)) {
+                        *slot = i16::from(q) << EMBED_SHIFT;
+                    }
+                }
+            }
+        }
+        let b = words(layer.b);
+        arch::linear_batch(x_t, t0.lanes, int8s(layer.w), input.n_in, b, |i, lane0, sums| {
+            let bias = b.get(i).map_or(0, i32_le);
+            for (l, &s) in sums.iter().enumerate() {
+                // The bias once, in slot 0's entries.
+                let lane = lane0 + l;
+                let s = if lane < h.vocab.len() { s } else { s.wrapping_sub(bias) };
+                if let Some(v) = table.get_mut(lane * t0.n_out + i) {
+                    *v = s;
+                }
+            }
+        });
+    }
+
     fn forward_batch(&self, ctx: &[u8], n: usize, work: &mut [u32]) {
         let (h, w) = self.model.parts();
-        let (n_even, n_odd) = batch_stage_words(h, n);
-        let (even, rest) = split(work, n_even);
-        let (odd, rest) = split(rest, n_odd);
-        let (logits, _) = split(rest, h.vocab.len() * n);
+        let plan = BatchPlan::new(h, n);
+        let stride = plan.stride;
+        let (table, rest) = split(work, plan.table.words());
+        let (even, rest) = split(rest, plan.even);
+        let (odd, rest) = split(rest, plan.odd);
+        let (logits, _) = split(rest, plan.logits);
+        let table: &[i32] = bytemuck::cast_slice(table);
         let even: &mut [i16] = bytemuck::cast_slice_mut(even);
         let odd: &mut [i16] = bytemuck::cast_slice_mut(odd);
         let logits: &mut [i32] = bytemuck::cast_slice_mut(logits);
         let block = h.block_size.max(1);
+        let vocab = h.vocab.len();
         match w {
             Weights::Bigram { table, requant: m } => {
-                let v = h.vocab.len();
                 for (k, c) in ctx.chunks_exact(block).take(n).enumerate() {
                     let prev = usize::from(c.last().copied().unwrap_or(0));
                     let m = words(m).get(prev).map_or(0, i32_le);
-                    let row = int8s(table).get(prev * v..(prev + 1) * v).unwrap_or(&[]);
-                    for (z, &q) in logits.chunks_exact_mut(n).zip(row) {
+                    let row = int8s(table).get(prev * vocab..(prev + 1) * vocab).unwrap_or(&[]);
+                    for (z, &q) in logits.chunks_exact_mut(stride).zip(row) {
                         if let Some(z) = z.get_mut(k) {
                             *z = requant(i32::from(q) << BIGRAM_SHIFT, m);
                         }
@@ -234,39 +271,75 @@ impl Network for IntNet<'_, '_> {
                 }
             }
             Weights::Mlp { c, layers } => {
-                let input = PairMajor::new(h, 0, n);
-                even.fill(0);
-                for (k, ids) in ctx.chunks_exact(block).take(n).enumerate() {
-                    for (p, &id) in ids.iter().enumerate() {
-                        let row = int8s(c).get(usize::from(id) * h.n_embd..).unwrap_or(&[]);
-                        for (e, &q) in row.iter().take(h.n_embd).enumerate() {
-                            if let Some(slot) = even.get_mut(input.index(p, e, k)) {
-                                *slot = i16::from(q) << EMBED_SHIFT;
+                let t0 = &plan.table;
+                let mut first = 0;
+                if t0.words() > 0 {
+                    // The first layer from the table: per output position, the sum of its
+                    // slots' entries (bias included), then tanh, into the second layer's input.
+                    let m = layers.first().map_or(&[][..], |l| words(l.requant));
+                    let next = PairMajor::new(h, 1, stride);
+                    let (mut acc, mut units) = ([0i32; MAX_TABLE_ROWS], [0i16; MAX_TABLE_ROWS]);
+                    let acc = acc.get_mut(..t0.n_out).unwrap_or(&mut []);
+                    let units = units.get_mut(..t0.n_out).unwrap_or(&mut []);
+                    for (k, ids) in ctx.chunks_exact(block).take(n).enumerate() {
+                        for (t, ids) in ids.chunks_exact(t0.n_merge.max(1)).enumerate() {
+                            acc.fill(0);
+                            for (j, &id) in ids.iter().enumerate() {
+                                let lane = j * vocab + usize::from(id);
+                                let entry = table.get(lane * t0.n_out..(lane + 1) * t0.n_out).unwrap_or(&[]);
+                                for (a, &v) in acc.iter_mut().zip(entry) {
+                                    *a = a.wrapping_add(v);
+                                }
+                            }
+                            arch::hidden_many(acc, m, units);
+                            let slot = next.slots(t, k);
+                            for (i, &u) in units.iter().enumerate() {
+                                if let Some(o) = odd.get_mut(slot(i)) {
+                                    *o = u;
+                                }
+                            }
+                        }
+                    }
+                    first = 1;
+                } else {
+                    let input = PairMajor::new(h, 0, stride);
+                    even.fill(0);
+                    for (k, ids) in ctx.chunks_exact(block).take(n).enumerate() {
+                        for (p, &id) in ids.iter().enumerate() {
+                            let row = int8s(c).get(usize::from(id) * h.n_embd..).unwrap_or(&[]);
+                            for (e, &q) in row.iter().take(h.n_embd).enumerate() {
+                                if let Some(slot) = even.get_mut(input.index(p, e, k)) {
+                                    *slot = i16::from(q) << EMBED_SHIFT;
+                                }
                             }
                         }
                     }
                 }
                 let last = layers.len().saturating_sub(1);
-                for (k, layer) in layers.iter().enumerate() {
+                for (k, layer) in layers.iter().enumerate().skip(first) {
                     let (x, out) = if k % 2 == 0 { (&*even, &mut *odd) } else { (&*odd, &mut *even) };
-                    let input = PairMajor::new(h, k, n);
-                    let t_out = h.stage(k + 1).0;
+                    let input = PairMajor::new(h, k, stride);
                     let (w, b, m) = (int8s(layer.w), words(layer.b), words(layer.requant));
                     if k == last {
-                        int_kernels::linear_batch(x, n, input.n_in, w, b, |i, lane, acc| {
-                            if let (Some(z), Some(m)) = (logits.get_mut(i * n + lane), m.get(i)) {
-                                *z = requant(acc, i32_le(m));
+                        arch::linear_batch(x, stride, w, input.n_in, b, |i, lane0, sums| {
+                            let m = m.get(i).map_or(0, i32_le);
+                            let row = logits.get_mut(i * stride + lane0..).unwrap_or(&mut []);
+                            for (z, &s) in row.iter_mut().zip(sums) {
+                                *z = requant(s, m);
                             }
                         });
                         continue;
                     }
-                    let next = PairMajor::new(h, k + 1, n);
-                    out.fill(0);
-                    for t in 0..t_out {
+                    let next = PairMajor::new(h, k + 1, stride);
+                    for t in 0..h.stage(k + 1).0 {
                         let x_t = x.get(t * input.block..(t + 1) * input.block).unwrap_or(&[]);
-                        int_kernels::linear_batch(x_t, n, input.n_in, w, b, |i, lane, acc| {
-                            if let (Some(o), Some(m)) = (out.get_mut(next.index(t, i, lane)), m.get(i)) {
-                                *o = hidden(acc, i32_le(m));
+                        arch::linear_batch(x_t, stride, w, input.n_in, b, |i, lane0, sums| {
+                            let mut units = [0i16; LANES];
+                            arch::hidden_many(sums, &[m.get(i).copied().unwrap_or_default(); LANES], &mut units);
+                            // Lane l's slot is two values after lane l - 1's.
+                            let slots = out.get_mut(next.index(t, i, lane0)..).unwrap_or(&mut []);
+                            for (o, &u) in slots.iter_mut().step_by(2).zip(&units) {
+                                *o = u;
                             }
                         });
                     }
@@ -276,23 +349,22 @@ impl Network for IntNet<'_, '_> {
     }
 
     fn sample_batch(&self, work: &mut [u32], n: usize, k: usize, s: &IntSampler, rng: &mut Pcg32) -> usize {
-        let h = self.model.parts().0;
-        let (n_even, n_odd) = batch_stage_words(h, n);
-        let (_, rest) = split(work, n_even + n_odd);
-        let (logits, rest) = split(rest, h.vocab.len() * n);
-        let (row, _) = split(rest, h.vocab.len());
+        let plan = BatchPlan::new(self.model.parts().0, n);
+        let (_, rest) = split(work, plan.table.words() + plan.even + plan.odd);
+        let (logits, rest) = split(rest, plan.logits);
+        let (row, _) = split(rest, plan.row);
         let (logits, row): (&[i32], &mut [i32]) = (bytemuck::cast_slice(logits), bytemuck::cast_slice_mut(row));
-        for (z, zs) in row.iter_mut().zip(logits.chunks_exact(n.max(1))) {
+        for (z, zs) in row.iter_mut().zip(logits.chunks_exact(plan.stride.max(1))) {
             *z = zs.get(k).copied().unwrap_or(0);
         }
         sample(row, s, rng)
     }
 }
 
-/// The batch path's layout of layer `k`'s input for `n` names ("pair-major"): one block per
-/// output position `t`, holding the `n_in = n_merge * features` inputs of that position as
-/// `[ceil(n_in / 2) pairs][n names][2]` i16, an odd last input paired with a 0 (see
-/// [`int_kernels::linear_batch`]).
+/// The batch path's layout of layer `k`'s input for a batch of `n` lanes ("pair-major"): one
+/// block per output position `t`, holding the `n_in = n_merge * features` inputs of that
+/// position as `[ceil(n_in / 2) pairs][n lanes][2]` i16, an odd last input paired with a
+/// value the kernels multiply by 0 (see [`crate::int_kernels::linear_batch`]).
 struct PairMajor {
     n: usize,
     n_merge: usize,
@@ -314,22 +386,98 @@ impl PairMajor {
 
     /// Where feature `f` of position `p` of name `k` goes.
     fn index(&self, p: usize, f: usize, k: usize) -> usize {
-        let (t, j) = (p / self.n_merge.max(1), (p % self.n_merge.max(1)) * self.features + f);
-        t * self.block + (j / 2 * self.n + k) * 2 + j % 2
+        self.slots(p, k)(f)
+    }
+
+    /// Where each feature `f` of position `p` of name `k` goes, the division done once.
+    #[inline(always)]
+    fn slots(&self, p: usize, k: usize) -> impl Fn(usize) -> usize {
+        let t = p / self.n_merge.max(1);
+        // `p % n_merge` from the quotient: LLVM otherwise redoes the division per feature.
+        let j0 = core::hint::black_box(p - t * self.n_merge) * self.features;
+        let (base, pair) = (t * self.block + k * 2, self.n * 2);
+        move |f| base + (j0 + f) / 2 * pair + (j0 + f) % 2
     }
 }
 
-/// Words of the batch path's two activation buffers (even and odd layers' inputs) for `n`.
-fn batch_stage_words(h: &Header, n: usize) -> (usize, usize) {
-    let mut words = (0usize, 0usize);
-    for k in 0..h.layers.as_slice().len() {
-        let input = PairMajor::new(h, k, n);
-        let size = (h.stage(k + 1).0.saturating_mul(input.block)).div_ceil(2);
-        if k % 2 == 0 {
-            words.0 = words.0.max(size);
-        } else {
-            words.1 = words.1.max(size);
+/// Most outputs of a first layer the batch path computes from a table (wider first layers
+/// run through the kernels).
+const MAX_TABLE_ROWS: usize = 1024;
+
+/// The batch path's table of the first layer: since the layer is linear in its input slots
+/// and each slot holds one of `vocab` embeddings, its sums for a position are the sums, over
+/// its `n_merge` slots, of precomputed entries `T[j * vocab + id] = W1[:, slot j] . C[id]`
+/// (slot 0's entries include the bias). Integer sums do not depend on the order, so this is
+/// exactly the kernel's result, for `n_merge` additions instead of `n_merge * n_embd`
+/// multiplications per output. Built by [`Network::begin_batch`] with the batched kernel.
+#[derive(Debug)]
+struct FirstLayerTable {
+    n_merge: usize,
+    n_out: usize,
+    /// `n_merge * vocab`, rounded up to whole tiles.
+    lanes: usize,
+}
+
+impl FirstLayerTable {
+    /// The table for `h`'s first layer, or an empty one when the first layer is the logits
+    /// (a model without hidden layers) or wider than [`MAX_TABLE_ROWS`].
+    fn new(h: &Header) -> Self {
+        let layers = h.layers.as_slice();
+        match layers.first() {
+            Some(l) if layers.len() > 1 && l.n_out <= MAX_TABLE_ROWS && h.kind == ModelKind::Mlp => Self {
+                n_merge: l.n_merge,
+                n_out: l.n_out,
+                lanes: batch_stride(l.n_merge.saturating_mul(h.vocab.len())),
+            },
+            _ => Self { n_merge: 0, n_out: 0, lanes: 0 },
         }
     }
-    words
+
+    /// i32 words of the table (0: no table).
+    fn words(&self) -> usize {
+        self.lanes.saturating_mul(self.n_out)
+    }
+}
+
+/// Where the batch path keeps what in its working memory (sizes in words), for `n` names.
+#[derive(Debug)]
+struct BatchPlan {
+    /// Lanes: `n` rounded up to whole tiles.
+    stride: usize,
+    table: FirstLayerTable,
+    /// The inputs of the even layers (and the table's build input).
+    even: usize,
+    /// The inputs of the odd layers.
+    odd: usize,
+    /// `[vocab][stride]` logits.
+    logits: usize,
+    /// One name's logits, for the sampler.
+    row: usize,
+}
+
+impl BatchPlan {
+    fn new(h: &Header, n: usize) -> Self {
+        let stride = batch_stride(n);
+        let table = FirstLayerTable::new(h);
+        let (mut even, mut odd) = (0usize, 0usize);
+        for k in 0..h.layers.as_slice().len() {
+            let input = PairMajor::new(h, k, stride);
+            let size = (h.stage(k + 1).0.saturating_mul(input.block)).div_ceil(2);
+            if k % 2 == 0 {
+                even = even.max(size);
+            } else {
+                odd = odd.max(size);
+            }
+        }
+        // The table's build input: one position, `lanes` lanes.
+        even = even.max(PairMajor::new(h, 0, table.lanes).block.div_ceil(2));
+        let vocab = h.vocab.len();
+        Self { stride, table, even, odd, logits: vocab.saturating_mul(stride), row: vocab }
+    }
+
+    fn words(&self) -> usize {
+        [self.table.words(), self.even, self.odd, self.logits, self.row]
+            .iter()
+            .fold(0usize, |a, &b| a.saturating_add(b))
+    }
 }

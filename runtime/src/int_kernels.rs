@@ -379,72 +379,84 @@ fn row_dsp(xw: &[u32], x: &[i16], w: &[i8], acc: &mut i32) {
     *acc = a;
 }
 
-/// Batch lanes computed together by [`linear_batch`].
-const LANES: usize = 8;
+/// Batch lanes per tile of the batched kernels: a batch's lane count (its *stride*) is a
+/// multiple of this.
+pub const LANES: usize = 8;
 
-/// [`linear_ref`]'s sums for a batch of `n` inputs: `emit(i, k, sum)` for row `i` and batch
-/// lane `k`. The activations are in the batch's **pair-major** layout: `x_t[(c * n + k) * 2
-/// + e]` is feature `2c + e` of lane `k`, an odd last feature paired with a 0.
+/// The batch's lane count for `n` names: `n` rounded up to whole tiles.
+pub const fn batch_stride(n: usize) -> usize {
+    n.div_ceil(LANES) * LANES
+}
+
+/// [`linear_ref`]'s sums for a batch, a tile at a time: `emit(i, lane0, sums)` with
+/// `sums[l] = b[i] + sum_j w[i, j] * x_j(lane0 + l)` for every row `i` and every tile of
+/// [`LANES`] lanes. The inputs are in the batch's **pair-major** layout: `x_t[(c * stride + k)
+/// * 2 + e]` is input `2c + e` of lane `k`, an odd last input paired with a 0.
 ///
-/// `x_t: [ceil(n_in / 2) * n * 2]`, `w: [n_out * n_in]` (row-quad layout), `b: [n_out]`.
+/// `x_t: [ceil(n_in / 2) * stride * 2]` with `stride` a multiple of [`LANES`] (a last partial
+/// tile is skipped), `w: [n_out * n_in]` (row-quad layout), `b: [n_out]`.
 pub fn linear_batch(
     x_t: &[i16],
-    n: usize,
-    n_in: usize,
+    stride: usize,
     w: &[i8],
+    n_in: usize,
     b: &[I32Le],
-    mut emit: impl FnMut(usize, usize, i32),
+    mut emit: impl FnMut(usize, usize, &[i32; LANES]),
 ) {
     for (rows, g) in groups(w, b, n_in) {
         match rows {
-            GROUP => batch_group::<4>(x_t, n, n_in, &g, &mut emit),
-            2 => batch_group::<2>(x_t, n, n_in, &g, &mut emit),
-            _ => batch_group::<1>(x_t, n, n_in, &g, &mut emit),
+            GROUP => batch_group::<GROUP>(x_t, stride, n_in, &g, &mut emit),
+            2 => batch_group::<2>(x_t, stride, n_in, &g, &mut emit),
+            _ => batch_group::<1>(x_t, stride, n_in, &g, &mut emit),
         }
     }
 }
 
-/// One group of `R` rows over every lane, `LANES` lanes at a time (then one at a time).
-#[inline(always)]
+/// One group's `R` rows over every tile of the batch, with plain integer loops.
 fn batch_group<const R: usize>(
     x_t: &[i16],
-    n: usize,
+    stride: usize,
     n_in: usize,
     g: &Group,
-    emit: &mut impl FnMut(usize, usize, i32),
+    emit: &mut impl FnMut(usize, usize, &[i32; LANES]),
 ) {
-    // The group's weights as (w[r, 2c], w[r, 2c + 1]) for each column pair c, the odd last
-    // column paired with 0.
-    let n_pairs = n_in.div_ceil(2);
-    let at = |r: usize, col: usize| -> i32 {
-        if col < n_in {
-            g.w.get(layout_index(R, n_in, r, col)).map_or(0, |&v| i32::from(v))
-        } else {
-            0
-        }
-    };
-    let mut lane0 = 0;
-    while lane0 < n {
-        let lanes = (n - lane0).min(LANES);
-        let mut acc = [[0i32; LANES]; R];
-        for (r, a) in acc.iter_mut().enumerate() {
-            a.fill(g.b.get(r).map_or(0, i32_le));
-        }
-        for c in 0..n_pairs {
-            let Some(xs) = x_t.get((c * n + lane0) * 2..(c * n + lane0 + lanes) * 2) else { break };
-            let (xs, _) = xs.as_chunks::<2>();
-            for (r, a) in acc.iter_mut().enumerate() {
-                let (w0, w1) = (at(r, 2 * c), at(r, 2 * c + 1));
-                for (a, &[x0, x1]) in a.iter_mut().zip(xs) {
+    let bias: [i32; R] = core::array::from_fn(|r| g.b.get(r).map_or(0, i32_le));
+    for lane0 in (0..stride / LANES).map(|t| t * LANES) {
+        let mut acc = bias.map(|v| [v; LANES]);
+        for c in 0..n_in.div_ceil(2) {
+            let Some(x) = x_t.get((c * stride + lane0) * 2..).and_then(|x| x.first_chunk::<{ 2 * LANES }>()) else {
+                break;
+            };
+            let (x, _) = x.as_chunks::<2>();
+            for (a, [w0, w1]) in acc.iter_mut().zip(pair_weights::<R>(g.w, n_in, c)) {
+                for (a, &[x0, x1]) in a.iter_mut().zip(x) {
                     *a = a.wrapping_add(w0 * i32::from(x0) + w1 * i32::from(x1));
                 }
             }
         }
         for (r, a) in acc.iter().enumerate() {
-            for (k, &v) in a.iter().enumerate().take(lanes) {
-                emit(g.first + r, lane0 + k, v);
-            }
+            emit(g.first + r, lane0, a);
         }
-        lane0 += lanes;
+    }
+}
+
+/// The weights of column pair `c` (columns `2c`, `2c + 1`; 0 past the last column) for each
+/// row of a group of `R` rows (4, 2 or 1) whose weights `w` are in the row-quad layout.
+#[inline(always)]
+pub(crate) fn pair_weights<const R: usize>(w: &[i8], n_in: usize, c: usize) -> [[i32; 2]; R] {
+    let at = |i: usize| w.get(i).map_or(0, |&v| i32::from(v));
+    if c < n_in / 2 {
+        let base = c * 2 * R;
+        core::array::from_fn(|r| {
+            if R == 1 {
+                [at(base), at(base + 1)]
+            } else {
+                let i = base + r / 2 * 4 + r % 2;
+                [at(i), at(i + 2)]
+            }
+        })
+    } else {
+        // The odd last column: one byte per row after the pairs.
+        core::array::from_fn(|r| [at(n_in / 2 * 2 * R + r), 0])
     }
 }

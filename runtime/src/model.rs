@@ -40,8 +40,15 @@ pub trait Network {
     /// (no top-k), for evaluation.
     fn log_prob(&self, ctx: &[u8], work: &mut [u32], target: u8) -> f64;
 
+    /// Prepares `work` for a batch of this model's names (tables derived from the weights):
+    /// call it once before [`Network::forward_batch`] runs on `work`.
+    fn begin_batch(&self, work: &mut [u32]) {
+        let _ = work;
+    }
+
     /// The forward pass for `n` contexts at once (`ctx: [n * block_size]`), leaving every
-    /// name's logits in `work` for [`Network::sample_batch`].
+    /// name's logits in `work` for [`Network::sample_batch`]; `work` must have been through
+    /// [`Network::begin_batch`] for this model.
     fn forward_batch(&self, ctx: &[u8], n: usize, work: &mut [u32]);
 
     /// The next symbol of name `k` after [`Network::forward_batch`]: exactly what
@@ -176,6 +183,13 @@ impl Network for Model<'_> {
         match self.header.quant {
             Quant::F32 => FloatNet::of(self).log_prob(ctx, work, target),
             Quant::Int8 => IntNet::of(self).log_prob(ctx, work, target),
+        }
+    }
+
+    fn begin_batch(&self, work: &mut [u32]) {
+        match self.header.quant {
+            Quant::F32 => FloatNet::of(self).begin_batch(work),
+            Quant::Int8 => IntNet::of(self).begin_batch(work),
         }
     }
 

@@ -3,8 +3,12 @@
 //! the instructions' definitions.
 
 use proptest::prelude::*;
+use runtime::arch;
 use runtime::arch::dsp::{smlad_ref, sxtb16_ref, sxtb16_ror8_ref};
-use runtime::int_kernels::{layout_index, linear_batch, linear_dsp, linear_quads, linear_ref, to_row_quads, Sum};
+use runtime::int_kernels::{
+    batch_stride, layout_index, linear_batch, linear_dsp, linear_quads, linear_ref, to_row_quads, Sum, LANES,
+};
+use runtime::quant::hidden;
 use runtime::Pcg32;
 
 /// A layer with random weights in [-127, 127], biases and inputs of full range.
@@ -73,8 +77,42 @@ fn every_kernel_gives_the_definition_on_every_remainder() {
     }
 }
 
+/// The hidden units this build computes many at a time equal `quant::hidden` one at a time,
+/// on every tanh argument (m = 2^30 makes the argument `round(acc / 4)`, so this sweeps all
+/// of i16 and past both ends of the clamp), for every length's tail.
+#[test]
+fn hidden_many_equals_hidden_on_every_argument() {
+    let m = (1i32 << 30).to_le_bytes();
+    let acc: Vec<i32> = (-140_000..140_000).collect();
+    let ms = vec![m; acc.len()];
+    let mut got = vec![0i16; acc.len()];
+    arch::hidden_many(&acc, &ms, &mut got);
+    for (&a, &g) in acc.iter().zip(&got) {
+        assert_eq!(g, hidden(a, 1 << 30), "acc {a}");
+    }
+    for len in 0..20 {
+        let mut got = vec![0i16; len];
+        arch::hidden_many(&acc[..len], &ms[..len], &mut got);
+        assert_eq!(got, acc[..len].iter().map(|&a| hidden(a, 1 << 30)).collect::<Vec<_>>());
+    }
+}
+
+/// What a batched kernel calls with each tile's sums.
+type Emit<'a> = dyn FnMut(usize, usize, &[i32; LANES]) + 'a;
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn hidden_many_equals_hidden(pairs in prop::collection::vec((any::<i32>(), 0..=i32::MAX), 0..40), small in any::<bool>()) {
+        // `small`: sums near the tanh range's width, where the clamp rarely applies.
+        let (acc, m): (Vec<i32>, Vec<i32>) = pairs.iter().map(|&(a, m)| if small { (a >> 12, m) } else { (a, m) }).unzip();
+        let ms: Vec<[u8; 4]> = m.iter().map(|v| v.to_le_bytes()).collect();
+        let mut got = vec![0i16; acc.len()];
+        arch::hidden_many(&acc, &ms, &mut got);
+        let want: Vec<i16> = acc.iter().zip(&m).map(|(&a, &m)| hidden(a, m)).collect();
+        prop_assert_eq!(got, want);
+    }
 
     #[test]
     fn fast_kernels_equal_the_reference(n_out in 0usize..40, n_in in 0usize..70, seed in any::<u64>()) {
@@ -93,21 +131,37 @@ proptest! {
         prop_assert_eq!(sxtb16_ror8_ref(x), b(x, 1) | (b(x, 3) << 16));
     }
 
+    /// Both batched kernels (the portable one and the one this build runs: SSE2 on x86-64)
+    /// give each lane the reference's sums, whatever sits in the padding lanes and in the
+    /// slot paired with an odd last input.
     #[test]
-    fn batch_kernel_equals_the_reference_per_lane(n_out in 1usize..20, n_in in 1usize..20, n in 1usize..20, seed in any::<u64>()) {
+    fn batch_kernels_equal_the_reference_per_lane(n_out in 1usize..20, n_in in 1usize..40, n in 1usize..20, seed in any::<u64>()) {
         let (_, w, b, _) = layer(n_out, n_in, seed);
         let xs: Vec<Vec<i16>> = (0..n).map(|k| layer(1, n_in, seed ^ (k as u64 + 1)).0).collect();
-        // Pair-major: [ceil(n_in / 2)][n][2], the odd last feature paired with 0.
-        let mut x_t = vec![0i16; n_in.div_ceil(2) * n * 2];
+        let stride = batch_stride(n);
+        // Pair-major: [ceil(n_in / 2)][stride][2]; junk everywhere no input goes.
+        let mut x_t: Vec<i16> = (0..n_in.div_ceil(2) * stride * 2).map(|i| (i as i16).wrapping_mul(7919)).collect();
         for (k, x) in xs.iter().enumerate() {
             for (j, &v) in x.iter().enumerate() {
-                x_t[(j / 2 * n + k) * 2 + j % 2] = v;
+                x_t[(j / 2 * stride + k) * 2 + j % 2] = v;
             }
         }
-        let mut got = vec![vec![0i32; n_out]; n];
-        linear_batch(&x_t, n, n_in, &w, &b, |i, k, acc| got[k][i] = acc);
+        let run = |kernel: &dyn Fn(&mut Emit)| {
+            let mut got = vec![vec![None; n_out]; stride];
+            kernel(&mut |i, lane0, sums| {
+                for (l, &s) in sums.iter().enumerate() {
+                    assert!(got[lane0 + l][i].replace(s).is_none(), "row {i} lane {} emitted twice", lane0 + l);
+                }
+            });
+            got
+        };
+        let portable = run(&|emit| linear_batch(&x_t, stride, &w, n_in, &b, emit));
+        let built = run(&|emit| arch::linear_batch(&x_t, stride, &w, n_in, &b, emit));
         for (k, x) in xs.iter().enumerate() {
-            prop_assert_eq!(&got[k], &sums!(linear_ref, x, &w, &b));
+            let want: Vec<Option<i32>> = sums!(linear_ref, x, &w, &b).into_iter().map(Some).collect();
+            prop_assert_eq!(&portable[k], &want);
+            prop_assert_eq!(&built[k], &want);
         }
+        prop_assert!(portable.iter().chain(&built).flatten().all(Option::is_some), "every row and lane emitted");
     }
 }

@@ -3,6 +3,8 @@
 //! and under QEMU on the M4F and the M0).
 
 pub mod dsp;
+#[cfg(target_arch = "x86_64")]
+pub mod x86;
 
 use crate::int_kernels::{self, Epilogue};
 use crate::tensor::I32Le;
@@ -16,5 +18,34 @@ pub fn linear<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], out: &
         int_kernels::linear_dsp::<E>(x, w, b, m, out);
     } else {
         int_kernels::linear_quads::<E>(x, w, b, m, out);
+    }
+}
+
+/// The batched integer layer this build runs: SSE2 `pmaddwd` on x86-64, the portable loops
+/// elsewhere; both give exactly the sums of [`int_kernels::linear_batch`].
+#[inline(always)]
+pub fn linear_batch(
+    x_t: &[i16],
+    stride: usize,
+    w: &[i8],
+    n_in: usize,
+    b: &[I32Le],
+    emit: impl FnMut(usize, usize, &[i32; int_kernels::LANES]),
+) {
+    #[cfg(target_arch = "x86_64")]
+    x86::linear_batch(x_t, stride, w, n_in, b, emit);
+    #[cfg(not(target_arch = "x86_64"))]
+    int_kernels::linear_batch(x_t, stride, w, n_in, b, emit);
+}
+
+/// [`crate::quant::hidden`] of every `acc[i]` with multiplier `m[i]` into `out[i]`: eight at a
+/// time on SSE2 (x86-64), one at a time elsewhere; the same values either way.
+#[inline(always)]
+pub fn hidden_many(acc: &[i32], m: &[I32Le], out: &mut [i16]) {
+    #[cfg(target_arch = "x86_64")]
+    x86::hidden_many(acc, m, out);
+    #[cfg(not(target_arch = "x86_64"))]
+    for ((&a, m), o) in acc.iter().zip(m).zip(out.iter_mut()) {
+        *o = crate::quant::hidden(a, crate::tensor::i32_le(m));
     }
 }

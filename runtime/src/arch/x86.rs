@@ -1,0 +1,158 @@
+//! x86-64 with SSE2 (the baseline of every x86-64 CPU): the batched integer layer on
+//! `pmaddwd`, which multiplies eight i16 pairs and adds each pair, four names' worth of one
+//! weight pair in one instruction. Through `safe_arch`'s safe wrappers of the SSE2
+//! intrinsics (this crate allows `unsafe` only for the DSP assembly), because LLVM does not
+//! form `pmaddwd` from the portable loops (measured: it multiplies with `pmullw`/`pmulhw`
+//! and shuffles). Equal to [`int_kernels::linear_batch`]: integer sums, tested against it.
+
+use crate::int_kernels::{pair_weights, LANES};
+use crate::quant;
+use crate::tables::TANH_Q15;
+use crate::tensor::{i32_le, I32Le};
+use safe_arch::{
+    add_i32_m128i, add_i64_m128i, bitand_m128i, bitor_m128i, bitxor_m128i, m128i, mul_i16_horizontal_add_m128i,
+    mul_widen_u32_odd_m128i, pack_i32_to_i16_m128i, set_i64_m128i_s, set_splat_i16_m128i, set_splat_i32_m128i,
+    set_splat_i64_m128i, shl_imm_u32_m128i, shr_imm_i16_m128i, shr_imm_i32_m128i, shr_imm_u16_m128i, shr_imm_u64_m128i,
+    shuffle_ai_f32_all_m128i, shuffle_ai_i16_h64all_m128i, shuffle_ai_i16_l64all_m128i, sub_i32_m128i,
+    unpack_high_i16_m128i, unpack_low_i16_m128i, unpack_low_i8_m128i,
+};
+
+/// [`int_kernels::linear_batch`](crate::int_kernels::linear_batch) on SSE2, same arguments.
+pub fn linear_batch(
+    x_t: &[i16],
+    stride: usize,
+    w: &[i8],
+    n_in: usize,
+    b: &[I32Le],
+    mut emit: impl FnMut(usize, usize, &[i32; LANES]),
+) {
+    let n_out = b.len();
+    let (quads, rest) = (n_out / 4, n_out % 4);
+    for q in 0..quads {
+        let g = w.get(q * 4 * n_in..(q + 1) * 4 * n_in).unwrap_or(&[]);
+        group::<4>(x_t, stride, g, n_in, b.get(q * 4..).unwrap_or(&[]), |r, l, s| emit(q * 4 + r, l, s));
+    }
+    let mut first = quads * 4;
+    if rest >= 2 {
+        let g = w.get(first * n_in..(first + 2) * n_in).unwrap_or(&[]);
+        group::<2>(x_t, stride, g, n_in, b.get(first..).unwrap_or(&[]), |r, l, s| emit(first + r, l, s));
+        first += 2;
+    }
+    if rest % 2 == 1 {
+        let g = w.get(first * n_in..(first + 1) * n_in).unwrap_or(&[]);
+        group::<1>(x_t, stride, g, n_in, b.get(first..).unwrap_or(&[]), |r, l, s| emit(first + r, l, s));
+    }
+}
+
+/// One group of `R` rows (weights `w` in the row-quad layout) over every tile of the batch:
+/// `R x 8` sums in eight registers or fewer while the inputs stream.
+#[inline(always)]
+fn group<const R: usize>(
+    x_t: &[i16],
+    stride: usize,
+    w: &[i8],
+    n_in: usize,
+    b: &[I32Le],
+    mut emit: impl FnMut(usize, usize, &[i32; LANES]),
+) {
+    let pairs = n_in.div_ceil(2);
+    let bias: [m128i; R] = core::array::from_fn(|r| set_splat_i32_m128i(b.get(r).map_or(0, i32_le)));
+    for lane0 in (0..stride / LANES).map(|t| t * LANES) {
+        let mut acc = bias.map(|v| [v, v]);
+        for c in 0..pairs {
+            let Some(x) = x_t.get((c * stride + lane0) * 2..).and_then(|x| x.first_chunk::<{ 2 * LANES }>()) else {
+                break;
+            };
+            let (lo, hi) = x.split_at(LANES);
+            let x0 = m128i::from(lo.first_chunk::<8>().copied().unwrap_or_default());
+            let x1 = m128i::from(hi.first_chunk::<8>().copied().unwrap_or_default());
+            let ws = splats::<R>(w, n_in, c);
+            for (a, w) in acc.iter_mut().zip(ws) {
+                a[0] = add_i32_m128i(a[0], mul_i16_horizontal_add_m128i(x0, w));
+                a[1] = add_i32_m128i(a[1], mul_i16_horizontal_add_m128i(x1, w));
+            }
+        }
+        for (r, [lo, hi]) in acc.into_iter().enumerate() {
+            let (lo, hi): ([i32; 4], [i32; 4]) = (lo.into(), hi.into());
+            let sums: [i32; LANES] =
+                core::array::from_fn(|l| if l < 4 { lo.get(l) } else { hi.get(l - 4) }.copied().unwrap_or(0));
+            emit(r, lane0, &sums);
+        }
+    }
+}
+
+/// Each row's weight pair for column pair `c`, as `w(r, 2c) | w(r, 2c + 1) << 16` in every
+/// i32 lane (what `pmaddwd` multiplies an input pair by).
+#[inline(always)]
+fn splats<const R: usize>(w: &[i8], n_in: usize, c: usize) -> [m128i; R] {
+    if R == 4 && c < n_in / 2 {
+        // The quad's eight bytes [a0 b0 a1 b1 c0 d0 c1 d1] (row, column) sign-extended to
+        // i16, reordered to [a0 a1 b0 b1 c0 c1 d0 d1]: row r's pair is i32 lane r.
+        let bytes = w.get(c * 8..).and_then(|w| w.first_chunk::<8>()).map_or([0; 8], |b| b.map(|v| v as u8));
+        let v = set_i64_m128i_s(i64::from_le_bytes(bytes));
+        let v = shr_imm_i16_m128i::<8>(unpack_low_i8_m128i(v, v));
+        let v = shuffle_ai_i16_h64all_m128i::<0xD8>(shuffle_ai_i16_l64all_m128i::<0xD8>(v));
+        let all = [
+            shuffle_ai_f32_all_m128i::<0x00>(v),
+            shuffle_ai_f32_all_m128i::<0x55>(v),
+            shuffle_ai_f32_all_m128i::<0xAA>(v),
+            shuffle_ai_f32_all_m128i::<0xFF>(v),
+        ];
+        core::array::from_fn(|r| all.get(r).copied().unwrap_or(v))
+    } else {
+        pair_weights::<R>(w, n_in, c).map(|[w0, w1]| set_splat_i32_m128i((w0 & 0xFFFF) | (w1 << 16)))
+    }
+}
+
+/// [`quant::hidden`] of every `acc[i]` with multiplier `m[i]` into `out[i]`, eight at a time:
+/// the requantisation's 64-bit products on `pmuludq`, the clamp from `packssdw`'s
+/// saturation, the table's interpolation on `pmaddwd`; only the table lookups are scalar.
+pub fn hidden_many(acc: &[i32], m: &[I32Le], out: &mut [i16]) {
+    let (acc8, _) = acc.as_chunks::<8>();
+    let (m8, _) = m.as_chunks::<8>();
+    let (out8, _) = out.as_chunks_mut::<8>();
+    for ((a, m), o) in acc8.iter().zip(m8).zip(out8.iter_mut()) {
+        let m: [i32; 8] = m.map(|w| i32_le(&w));
+        let ([a0, a1], [m0, m1]): ([[i32; 4]; 2], [[i32; 4]; 2]) = (bytemuck::cast(*a), bytemuck::cast(m));
+        let t = pack_i32_to_i16_m128i(requant4(a0.into(), m0.into()), requant4(a1.into(), m1.into()));
+        *o = tanh8(t).into();
+    }
+    let done = acc8.len().min(m8.len()).min(out8.len()) * 8;
+    for ((&a, m), o) in acc.iter().zip(m).zip(out.iter_mut()).skip(done) {
+        *o = quant::hidden(a, i32_le(m));
+    }
+}
+
+/// [`quant::requant`] of four lanes (`m` in `[0, 2^31)`). `pmuludq` multiplies unsigned, and
+/// a negative `a` read unsigned is `a + 2^32`, which adds `m` to the product's high half: so
+/// the high half, less `m` where `a < 0`, is the signed result (mod 2^32, as the cast).
+#[inline(always)]
+fn requant4(a: m128i, m: m128i) -> m128i {
+    let half = set_splat_i64_m128i(1 << 31);
+    let even = add_i64_m128i(mul_widen_u32_odd_m128i(a, m), half);
+    let odd = add_i64_m128i(mul_widen_u32_odd_m128i(shr_imm_u64_m128i::<32>(a), shr_imm_u64_m128i::<32>(m)), half);
+    let high = set_splat_i64_m128i(!0xFFFF_FFFF);
+    let hi = bitor_m128i(shr_imm_u64_m128i::<32>(even), bitand_m128i(odd, high));
+    sub_i32_m128i(hi, bitand_m128i(shr_imm_i32_m128i::<31>(a), m))
+}
+
+/// [`quant::tanh_q15`] of eight i16 lanes.
+#[inline(always)]
+fn tanh8(t: m128i) -> m128i {
+    let u = bitxor_m128i(t, set_splat_i16_m128i(i16::MIN)); // t + 32768 as u16
+    let idx: [u16; 8] = shr_imm_u16_m128i::<8>(u).into();
+    let frac = bitand_m128i(u, set_splat_i16_m128i(0xff));
+    let words: [u32; 8] = idx.map(|i| TANH_Q15.get(usize::from(i)).copied().unwrap_or(0));
+    let [w0, w1]: [[u32; 4]; 2] = bytemuck::cast(words);
+    let zero = set_splat_i16_m128i(0);
+    let half = |w: m128i, f: m128i| {
+        // Each i32 lane: base | step << 16 from the table, times 0 | frac << 16.
+        let step_frac = mul_i16_horizontal_add_m128i(w, f);
+        let base = shr_imm_i32_m128i::<16>(shl_imm_u32_m128i::<16>(w));
+        add_i32_m128i(base, shr_imm_i32_m128i::<8>(add_i32_m128i(step_frac, set_splat_i32_m128i(128))))
+    };
+    pack_i32_to_i16_m128i(
+        half(w0.into(), unpack_low_i16_m128i(zero, frac)),
+        half(w1.into(), unpack_high_i16_m128i(zero, frac)),
+    )
+}
