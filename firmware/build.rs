@@ -58,14 +58,66 @@ fn main() {
          /// Whether it is an integer model.\n\
          pub const INTEGER: bool = {integer};\n\
          /// The typed net of the embedded model.\n\
-         pub fn net<'m, 'a>(model: &'m runtime::Model<'a>) -> Result<Net<'m, 'a>, runtime::Error> {{ model.{method}() }}\n",
+         pub fn net<'m, 'a>(model: &'m runtime::Model<'a>) -> Result<Net<'m, 'a>, runtime::Error> {{ model.{method}() }}\n\
+         /// Its parameters (weights and biases).\n\
+         pub const N_PARAMS: usize = {params};\n\
+         /// Bytes of RAM it needs: the scratch and the context.\n\
+         pub const RAM_BYTES: usize = {ram};\n",
+        params = model.n_params(),
+        ram = model.ram_bytes(),
         words = model.scratch_words(),
         name = runtime::name_capacity(MAX_LEN, model.vocab().widest_symbol()),
         integer = model.header().quant == Quant::Int8,
     );
+    let map = runtime::ModelMap::of(&bytes).unwrap();
+    let src = src + &map_source(&map);
     fs::write(out.join("model.rs"), src).unwrap();
 
     write_expectations(&here, &out);
+}
+
+/// The model's map as Rust source: `pub const MAP`. The device builds its model from it with
+/// `Model::from_map` (bounds checks only); every check of the decoder ran above, here. The
+/// model card stays in the embedded bytes but not in the map: the device never shows it.
+fn map_source(m: &runtime::ModelMap) -> String {
+    let h = &m.header;
+    let linear: Vec<String> = m.linear.iter().map(|l| format!("{l:?}")).collect();
+    let layers: Vec<String> = h
+        .layers
+        .as_slice()
+        .iter()
+        .map(|l| format!("runtime::LayerShape {{ n_merge: {}, n_out: {} }}", l.n_merge, l.n_out))
+        .collect();
+    let kind = match h.kind {
+        runtime::ModelKind::Bigram => "Bigram",
+        _ => "Mlp",
+    };
+    let quant = match h.quant {
+        Quant::Int8 => "Int8",
+        _ => "F32",
+    };
+    format!(
+        "/// Where everything lies in `BYTES` (computed by the build script's full decode).\n\
+         pub const MAP: runtime::ModelMap<'static> = runtime::ModelMap {{\n\
+         \x20   header: runtime::Header {{\n\
+         \x20       kind: runtime::ModelKind::{kind},\n\
+         \x20       vocab: match runtime::Vocab::new({vocab:?}) {{ Ok(v) => v, Err(_) => panic!(\"bad vocabulary\") }},\n\
+         \x20       block_size: {block},\n\
+         \x20       n_embd: {embd},\n\
+         \x20       layers: match runtime::LayerShapes::new(&[{layers}]) {{ Some(l) => l, None => panic!(\"too many layers\") }},\n\
+         \x20       quant: runtime::Quant::{quant},\n\
+         \x20       card: \"\",\n\
+         \x20   }},\n\
+         \x20   first: [{first}],\n\
+         \x20   linear: [{linear}],\n\
+         }};\n",
+        vocab = h.vocab.as_str(),
+        block = h.block_size,
+        embd = h.n_embd,
+        layers = layers.join(", "),
+        first = m.first.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", "),
+        linear = linear.join(", "),
+    )
 }
 
 fn names(bytes: &[u8], seed: u64, temperature: Temperature, top_k: usize) -> Vec<String> {

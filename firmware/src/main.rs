@@ -12,12 +12,11 @@ const CFG: SampleConfig = SampleConfig::DEFAULT;
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    let model = match Model::from_bytes(model::BYTES) {
-        Ok(m) => m,
-        Err(e) => {
-            defmt::error!("bad model: {}", e);
-            exit(1)
-        }
+    // The build script decoded and checked the model and wrote down where everything lies;
+    // this only slices the bytes (a mismatch means the map is not this model's).
+    let Ok(model) = Model::from_map(model::BYTES, &model::MAP) else {
+        defmt::error!("the model map does not fit the embedded model: rebuild the firmware");
+        exit(1)
     };
     let net = match model::net(&model) {
         Ok(n) => n,
@@ -27,13 +26,7 @@ fn main() -> ! {
         }
     };
     let h = net.header();
-    defmt::info!(
-        "{} {}: {=usize} params, {=usize} bytes of scratch",
-        h.kind,
-        h.quant,
-        model.n_params(),
-        net.ram_bytes()
-    );
+    defmt::info!("{} {}: {=usize} params, {=usize} bytes of scratch", h.kind, h.quant, model::N_PARAMS, model::RAM_BYTES);
     names(&net)
 }
 

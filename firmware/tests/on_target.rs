@@ -167,6 +167,22 @@ mod tests {
     }
 
     #[test]
+    fn requantisation_is_the_same_on_this_core() {
+        // The M0 splits the product into 16-bit halves, the M4F has SMULL (SMMULR): both
+        // equal the 64-bit definition, corners and random pairs.
+        let corners = [0u32, 1, 0x7fff, 0x8000, 0xffff, 0x1_0000, 0x7fff_ffff, 0x8000_0000, 0xffff_8000, 0xffff_ffff];
+        let mut rng = Pcg32::from_seed(9);
+        for i in 0..3000 {
+            let (acc, m) = match i {
+                0..100 => (corners[i % 10] as i32, (corners[i / 10] & 0x7fff_ffff) as i32),
+                _ => (rng.next_u32() as i32, (rng.next_u32() >> 1) as i32),
+            };
+            defmt::assert_eq!(quant::requant(acc, m), quant::requant_wide(acc, m));
+            defmt::assert_eq!(quant::requant_halves(acc, m), quant::requant_wide(acc, m));
+        }
+    }
+
+    #[test]
     fn dsp_instructions_equal_their_references() {
         // On the M4F these are SMLAD and SXTB16 themselves; on the M0 the references.
         let mut rng = Pcg32::from_seed(8);

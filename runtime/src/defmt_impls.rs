@@ -5,21 +5,32 @@
 use crate::{DecodeError, Encoding, Error, ModelKind, Quant, Stop};
 use defmt::{write, Format, Formatter};
 
+// The names as literals: defmt interns them (no string in flash, and no `name()` call).
 impl Format for ModelKind {
     fn format(&self, f: Formatter) {
-        write!(f, "{=str}", self.name())
+        match self {
+            ModelKind::Bigram => write!(f, "bigram"),
+            ModelKind::Mlp => write!(f, "mlp"),
+        }
     }
 }
 
 impl Format for Quant {
     fn format(&self, f: Formatter) {
-        write!(f, "{=str}", self.name())
+        match self {
+            Quant::F32 => write!(f, "f32"),
+            Quant::Int8 => write!(f, "int8"),
+        }
     }
 }
 
 impl Format for Encoding {
     fn format(&self, f: Formatter) {
-        write!(f, "{=str}", self.name())
+        match self {
+            Encoding::F32 => write!(f, "f32"),
+            Encoding::I8 => write!(f, "i8"),
+            Encoding::I32 => write!(f, "i32"),
+        }
     }
 }
 
@@ -78,27 +89,37 @@ impl Format for DecodeError {
     }
 }
 
+// One message and up to two numbers per variant, written by one of three calls: a `write!`
+// per variant with its own arguments was a third of a kilobyte of flash.
 impl Format for Error {
     fn format(&self, f: Formatter) {
+        use defmt::{intern, Str};
         use Error::*;
-        match *self {
+        let (what, numbers): (Str, [Option<usize>; 2]) = match *self {
             ScratchTooSmall { need, have } => {
-                write!(f, "scratch too small: need {=usize} words, have {=usize}", need, have)
+                (intern!("scratch too small (words needed, given)"), [Some(need), Some(have)])
             }
-            ScratchForOtherModel => write!(f, "scratch made for another model"),
+            ScratchForOtherModel => (intern!("scratch made for another model"), [None, None]),
             ContextLength { expected, found } => {
-                write!(f, "context has {=usize} symbols, expected {=usize}", found, expected)
+                (intern!("wrong context length (expected, found)"), [Some(expected), Some(found)])
             }
-            SymbolOutOfRange { id, vocab_size } => write!(f, "symbol id {=u8} out of range ({=usize})", id, vocab_size),
-            UnknownSymbol { symbol } => write!(f, "unknown symbol {=char}", symbol),
-            BoundaryInWord => write!(f, "boundary token inside a word"),
-            PrefixTooLong { len, max } => write!(f, "prefix of {=usize} symbols, at most {=usize}", len, max),
+            SymbolOutOfRange { id, vocab_size } => {
+                (intern!("symbol id out of range (id, vocabulary size)"), [Some(usize::from(id)), Some(vocab_size)])
+            }
+            UnknownSymbol { symbol } => (intern!("unknown symbol (code point)"), [Some(symbol as usize), None]),
+            BoundaryInWord => (intern!("boundary token inside a word"), [None, None]),
+            PrefixTooLong { len, max } => (intern!("prefix too long (symbols, most)"), [Some(len), Some(max)]),
             NameBufferTooSmall { need, have } => {
-                write!(f, "name buffer of {=usize} bytes, need {=usize}", have, need)
+                (intern!("name buffer too small (bytes needed, given)"), [Some(need), Some(have)])
             }
-            BadTemperature { milli } => write!(f, "temperature {=u32}/1000 above 100", milli),
-            WrongNumberFormat { found, expected } => write!(f, "model is {=str}, code runs {=str}", found, expected),
-            BatchSize { n, capacity } => write!(f, "batch of {=usize} names, capacity {=usize}", n, capacity),
+            BadTemperature { milli } => (intern!("temperature above 100 (thousandths)"), [Some(milli as usize), None]),
+            WrongNumberFormat { .. } => (intern!("model's number format is not the one this code runs"), [None, None]),
+            BatchSize { n, capacity } => (intern!("batch does not fit (names, capacity)"), [Some(n), Some(capacity)]),
+        };
+        match numbers {
+            [Some(a), Some(b)] => write!(f, "{=istr}: {=usize}, {=usize}", what, a, b),
+            [Some(a), None] => write!(f, "{=istr}: {=usize}", what, a),
+            _ => write!(f, "{=istr}", what),
         }
     }
 }

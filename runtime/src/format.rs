@@ -118,14 +118,17 @@ pub struct LayerShapes {
 }
 
 impl LayerShapes {
-    /// `shapes` as a stack, or `None` if there are more than [`MAX_LAYERS`].
-    pub fn new(shapes: &[LayerShape]) -> Option<Self> {
+    /// `shapes` as a stack, or `None` if there are more than [`MAX_LAYERS`]. A `const fn`, for
+    /// headers known at build time ([`ModelMap`]).
+    pub const fn new(shapes: &[LayerShape]) -> Option<Self> {
         if shapes.len() > MAX_LAYERS {
             return None;
         }
-        let mut s = Self { len: shapes.len(), ..Self::default() };
-        for (slot, &shape) in s.shapes.iter_mut().zip(shapes) {
-            *slot = shape;
+        let mut s = Self { len: shapes.len(), shapes: [LayerShape { n_merge: 0, n_out: 0 }; MAX_LAYERS] };
+        let (mut from, mut to) = (shapes, &mut s.shapes as &mut [LayerShape]);
+        while let ([shape, from_rest @ ..], [slot, to_rest @ ..]) = (from, to) {
+            *slot = *shape;
+            (from, to) = (from_rest, to_rest);
         }
         Some(s)
     }
@@ -609,6 +612,90 @@ fn check_accumulators(tensor: &'static str, w: &[i8], b: &[[u8; 4]], n_in: usize
         first += rows;
     }
     Ok(())
+}
+
+// ---- Model maps: decoding done ahead of time ----
+
+/// Where `part` (a subslice of `file`) starts in `file`.
+fn offset_in(file: &[u8], part: &[u8]) -> usize {
+    // Address arithmetic only: both slices come from the same file.
+    (part.as_ptr() as usize).wrapping_sub(file.as_ptr() as usize)
+}
+
+/// What [`decode`] found in a model file it accepted: its header and where each tensor's
+/// values start (their lengths follow from the header). A firmware's build script computes it from the file it embeds ([`ModelMap::of`])
+/// and writes it into the firmware as a `const` (the header's parts are `const`-constructible,
+/// so the compiler checks the vocabulary); the device then builds the model with
+/// [`from_map`], which only slices the bytes, checking each range against the shapes, so
+/// none of the decoder's parsing and checks (about 5 KB of Cortex-M flash) is linked. The
+/// build ran them all on these very bytes; a model from anywhere else (a file, a radio, a
+/// flash partition written later) goes through [`decode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelMap<'s> {
+    pub header: Header<'s>,
+    /// Offsets of the embedding table `C` (the table, for a bigram) and, for an int8 bigram,
+    /// its rows' multipliers.
+    pub first: [usize; 2],
+    /// Offsets of each layer's `[W, b, multipliers]`.
+    pub linear: [[usize; 3]; MAX_LAYERS],
+}
+
+impl<'s> ModelMap<'s> {
+    /// Decodes `bytes` (every check of [`decode`]) and records where everything lies.
+    pub fn of(bytes: &'s [u8]) -> Result<Self, DecodeError> {
+        let (header, w) = decode(bytes)?;
+        // An empty part (an f32 file's multipliers) may point anywhere: 0.
+        let at = |part: &[u8]| if part.is_empty() { 0 } else { offset_in(bytes, part) };
+        let mut linear = [[0; 3]; MAX_LAYERS];
+        let first = match &w {
+            Weights::Bigram { table, requant } => [at(table), at(requant)],
+            Weights::Mlp { c, layers } => {
+                for (slot, l) in linear.iter_mut().zip(layers) {
+                    *slot = [at(l.w), at(l.b), at(l.requant)];
+                }
+                [at(c), 0]
+            }
+        };
+        Ok(Self { header, first, linear })
+    }
+}
+
+/// The model `map` describes, its tensors borrowed from `bytes`: each tensor is as long as
+/// the header's shapes say, checked to lie in `bytes`; the values themselves are trusted (see
+/// [`ModelMap`]).
+#[inline(never)] // its temporaries in a frame of their own, as decode's
+pub fn from_map<'a>(bytes: &'a [u8], map: &ModelMap<'a>) -> Result<(Header<'a>, Weights<'a>), DecodeError> {
+    let header = map.header;
+    // Bytes per value and per multiplier.
+    let (value, multiplier) = if header.quant == Quant::Int8 { (1, 4) } else { (4, 0) };
+    let take = |start: usize, len: Option<usize>| {
+        let part = len.and_then(|len| bytes.get(start..start.checked_add(len)?));
+        part.ok_or(DecodeError::Malformed { section: "model map" })
+    };
+    let v = header.vocab.len();
+    let [first, first_m] = map.first;
+    let weights = match header.kind {
+        ModelKind::Bigram => Weights::Bigram {
+            table: take(first, v.checked_mul(v * value))?,
+            requant: take(first_m, v.checked_mul(multiplier))?,
+        },
+        ModelKind::Mlp => {
+            let c = take(first, v.checked_mul(header.n_embd * value))?;
+            let mut layers = heapless::Vec::new();
+            for (k, (l, [w, b, m])) in header.layers.as_slice().iter().zip(map.linear).enumerate() {
+                let n_w = l.n_merge.checked_mul(header.stage(k).1).and_then(|n_in| n_in.checked_mul(l.n_out));
+                let linear = Linear {
+                    w: take(w, n_w.and_then(|n| n.checked_mul(value)))?,
+                    b: take(b, l.n_out.checked_mul(4))?,
+                    requant: take(m, l.n_out.checked_mul(multiplier))?,
+                };
+                // At most MAX_LAYERS layers, the capacity.
+                let _ = layers.push(linear);
+            }
+            Weights::Mlp { c, layers }
+        }
+    };
+    Ok((header, weights))
 }
 
 // ---- Encoding (host side) ----

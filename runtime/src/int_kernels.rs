@@ -146,33 +146,37 @@ fn groups<'a>(w: &'a [i8], b: &'a [I32Le], n_in: usize) -> impl Iterator<Item = 
     })
 }
 
-/// Adds one group's products to its sums `acc` (`R` = 4, 2 or 1 rows) with plain integer
-/// loops: `w` holds the group's weights in layout order.
+/// Adds one group's products to its sums `acc` (`R` = 2 or 1 rows; quads have
+/// [`quad_plain`]) with plain integer loops: `w` holds the group's weights in layout order.
+/// Written out per group size with the sums in locals, as [`quad_plain`] is.
 fn group_plain<const R: usize>(x: &[i16], w: &[i8], acc: &mut [i32; R]) {
     let (x_pairs, x_tail) = x.as_chunks::<2>();
-    let (w_pairs, w_tail) = w.split_at((x_pairs.len() * 2 * R).min(w.len()));
-    if R == 1 {
-        let (w_pairs, _) = w_pairs.as_chunks::<2>();
-        if let Some(a) = acc.first_mut() {
+    let mac = |acc: i32, w0: i8, x0: i32, w1: i8, x1: i32| acc.wrapping_add(i32::from(w0) * x0 + i32::from(w1) * x1);
+    let tail = match acc.as_mut_slice() {
+        [a] => {
+            let (w_pairs, w_tail) = w.as_chunks::<2>();
             for (&[x0, x1], &[w0, w1]) in x_pairs.iter().zip(w_pairs) {
-                *a = a.wrapping_add(i32::from(w0) * i32::from(x0) + i32::from(w1) * i32::from(x1));
+                *a = mac(*a, w0, i32::from(x0), w1, i32::from(x1));
             }
+            w_tail
         }
-    } else {
-        // Two rows at a time: [a(2c), b(2c), a(2c + 1), b(2c + 1)] per column pair.
-        let (w4, _) = w_pairs.as_chunks::<4>();
-        for (&[x0, x1], w_c) in x_pairs.iter().zip(w4.chunks_exact(R / 2)) {
-            let (x0, x1) = (i32::from(x0), i32::from(x1));
-            for (&[a0, b0, a1, b1], ab) in w_c.iter().zip(acc.chunks_exact_mut(2)) {
-                if let [a, b] = ab {
-                    *a = a.wrapping_add(i32::from(a0) * x0 + i32::from(a1) * x1);
-                    *b = b.wrapping_add(i32::from(b0) * x0 + i32::from(b1) * x1);
-                }
+        [a, b] => {
+            // [a0 b0 a1 b1] per column pair.
+            let (w_pairs, w_tail) = w.as_chunks::<4>();
+            let (mut sa, mut sb) = (*a, *b);
+            for (&[x0, x1], &[a0, b0, a1, b1]) in x_pairs.iter().zip(w_pairs) {
+                let (x0, x1) = (i32::from(x0), i32::from(x1));
+                sa = mac(sa, a0, x0, a1, x1);
+                sb = mac(sb, b0, x0, b1, x1);
             }
+            (*a, *b) = (sa, sb);
+            w_tail
         }
-    }
+        _ => return,
+    };
+    // An odd last column: one byte per row after the pairs.
     if let Some(&xl) = x_tail.first() {
-        for (a, &wl) in acc.iter_mut().zip(w_tail) {
+        for (a, &wl) in acc.iter_mut().zip(tail) {
             *a = a.wrapping_add(i32::from(wl) * i32::from(xl));
         }
     }
@@ -181,21 +185,44 @@ fn group_plain<const R: usize>(x: &[i16], w: &[i8], acc: &mut [i32; R]) {
 /// [`linear_ref`], four rows at a time with plain integer loops (the Cortex-M0 and the host
 /// run this one).
 pub fn linear_quads<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], out: &mut [E::Out]) {
-    let n_in = x.len();
     let (quads, _) = b.as_chunks::<GROUP>();
-    for (q, (bias, (m, out))) in quads.iter().zip(m.chunks(GROUP).zip(out.chunks_mut(GROUP))).enumerate() {
-        put::<E>(out, m, &quad_plain(x, w.get(q * GROUP * n_in..(q + 1) * GROUP * n_in).unwrap_or(&[]), bias));
-    }
+    quads_plain::<E>(x, w, quads, m, out);
     rest::<E>(x, w, b, m, out, false);
 }
 
+/// Every quad of a layer with [`quad_plain`].
+#[inline(always)]
+fn quads_plain<E: Epilogue>(x: &[i16], w: &[i8], biases: &[[I32Le; GROUP]], m: &[I32Le], out: &mut [E::Out]) {
+    let n_in = x.len();
+    for (q, (bias, (m, out))) in biases.iter().zip(m.chunks(GROUP).zip(out.chunks_mut(GROUP))).enumerate() {
+        put::<E>(out, m, &quad_plain(x, w.get(q * GROUP * n_in..(q + 1) * GROUP * n_in).unwrap_or(&[]), bias));
+    }
+}
+
 /// One quad's sums with plain integer loops. A function of its own, shared by every
-/// epilogue (flash).
+/// epilogue (flash). Written out for the quad's byte order (`[a0 b0 a1 b1 c0 d0 c1 d1]` per
+/// column pair: rows a..d, columns 0, 1) with the four sums in locals: the generic loop of
+/// [`group_plain`] kept them in memory on a Cortex-M0 (1.5 times the instructions). Word
+/// loads with shifts, two rows per pass, or a loop of its own did no better there.
 #[inline(never)]
 fn quad_plain(x: &[i16], w: &[i8], bias: &[I32Le; GROUP]) -> [i32; GROUP] {
-    let mut acc = quad_biases(bias);
-    group_plain(x, w, &mut acc);
-    acc
+    let [mut a, mut b, mut c, mut d] = quad_biases(bias);
+    let (x_pairs, x_tail) = x.as_chunks::<2>();
+    let (w_pairs, w_tail) = w.as_chunks::<8>();
+    let mac = |acc: i32, w0: i8, x0: i32, w1: i8, x1: i32| acc.wrapping_add(i32::from(w0) * x0 + i32::from(w1) * x1);
+    for (&[x0, x1], &[a0, b0, a1, b1, c0, d0, c1, d1]) in x_pairs.iter().zip(w_pairs) {
+        let (x0, x1) = (i32::from(x0), i32::from(x1));
+        a = mac(a, a0, x0, a1, x1);
+        b = mac(b, b0, x0, b1, x1);
+        c = mac(c, c0, x0, c1, x1);
+        d = mac(d, d0, x0, d1, x1);
+    }
+    // An odd last column: one byte per row (the quad's bytes after its column pairs).
+    if let (Some(&xl), Some(&[wa, wb, wc, wd])) = (x_tail.first(), w_tail.first_chunk::<4>()) {
+        let xl = i32::from(xl);
+        [a, b, c, d] = [mac(a, wa, xl, 0, 0), mac(b, wb, xl, 0, 0), mac(c, wc, xl, 0, 0), mac(d, wd, xl, 0, 0)];
+    }
+    [a, b, c, d]
 }
 
 /// The biases of a quad (read one by one: they are not aligned, and a copy of the four
@@ -261,12 +288,18 @@ pub fn linear_dsp<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], ou
     let (quads, _) = b.as_chunks::<GROUP>();
     let x_words = x.get(..n_in / 2 * 2).and_then(|x| bytemuck::try_cast_slice::<i16, u32>(x).ok());
     let w_quads = w.get(..quads.len() * GROUP * n_in).and_then(words_of);
-    let (Some(x_words), Some(w_quads), true) = (x_words, w_quads, n_in > 0) else {
-        return linear_quads::<E>(x, w, b, m, out);
+    let dsp = match (x_words, w_quads) {
+        (Some(xw), Some(ww)) if n_in > 0 => {
+            let x_odd = if n_in % 2 == 1 { x.last().copied() } else { None };
+            quads_dsp::<E>(xw, x_odd, ww, n_in, quads, m, out);
+            true
+        }
+        _ => {
+            quads_plain::<E>(x, w, quads, m, out);
+            false
+        }
     };
-    let x_odd = if n_in % 2 == 1 { x.last().copied() } else { None };
-    quads_dsp::<E>(x_words, x_odd, w_quads, n_in, quads, m, out);
-    rest::<E>(x, w, b, m, out, true);
+    rest::<E>(x, w, b, m, out, dsp);
 }
 
 /// `bytes` as words, if aligned.
@@ -274,7 +307,7 @@ fn words_of(bytes: &[i8]) -> Option<&[u32]> {
     bytemuck::try_cast_slice(bytes).ok()
 }
 
-/// Every quad of a layer.
+/// Every quad of a layer with the DSP instructions.
 // Not inlined: in a frame of its own the four sums stay in registers (inlined into a layer,
 // the compiler kept them in memory around every DSP block: 4 more instructions per step).
 #[inline(never)]
@@ -307,7 +340,8 @@ fn quad_dsp(x: &[u32], x_odd: Option<i16>, quad: &[u32], bias: &[I32Le; 4]) -> [
     let mut acc = quad_biases(bias);
     let (x2, x1) = x.as_chunks::<2>();
     let (w4, w2) = quad.as_chunks::<4>();
-    // Two column pairs per step; each word is read where it is used (see `quad_step`).
+    // Two column pairs per step; each word is read where it is used (see `quad_step`). Four
+    // pairs per step spill to the stack (measured: 15% more instructions).
     for (x, w) in x2.iter().zip(w4) {
         acc = quad_step(w[0], w[1], x[0], acc);
         acc = quad_step(w[2], w[3], x[1], acc);

@@ -78,7 +78,8 @@ pub use float::{FloatNet, FloatSampler};
 #[cfg(feature = "alloc")]
 pub use format::encode;
 pub use format::{
-    decode, Header, LayerShape, LayerShapes, Linear, ModelKind, Quant, Weights, FORMAT_VERSION, MAGIC, MAX_LAYERS,
+    decode, from_map, Header, LayerShape, LayerShapes, Linear, ModelKind, ModelMap, Quant, Weights, FORMAT_VERSION,
+    MAGIC, MAX_LAYERS,
 };
 pub use int::{IntNet, IntSampler};
 pub use model::{Model, ModelSampler, Network, Scratch, ScratchBuf};

@@ -6,7 +6,7 @@
 //! one it embeds (the firmware) uses the typed net, so the other's code is never linked.
 
 use crate::float::{FloatNet, FloatSampler};
-use crate::format::{decode, Header, Quant, Weights};
+use crate::format::{decode, from_map, Header, ModelMap, Quant, Weights};
 use crate::int::{IntNet, IntSampler};
 use crate::rng::Pcg32;
 use crate::sampler::SampleConfig;
@@ -104,6 +104,14 @@ impl<'a> Model<'a> {
     /// succeeds, running the model cannot fail because of its bytes.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let (header, weights) = decode(bytes)?;
+        Ok(Self { header, weights })
+    }
+
+    /// The model a [`ModelMap`] describes, from the very bytes it was computed from: no
+    /// parsing and no value checks, only each range checked against the shapes (see
+    /// [`ModelMap`] for when this is the right call).
+    pub fn from_map(bytes: &'a [u8], map: &ModelMap<'a>) -> Result<Self, DecodeError> {
+        let (header, weights) = from_map(bytes, map)?;
         Ok(Self { header, weights })
     }
 

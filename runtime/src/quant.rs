@@ -51,7 +51,36 @@ pub const MAX_TEMPERATURE_MILLI: u32 = 100_000;
 /// non-negative (the decoder checks), so the result is below `2^30` in magnitude.
 #[inline(always)]
 pub fn requant(acc: i32, m: i32) -> i32 {
+    if cfg!(no_long_mul) {
+        requant_halves(acc, m)
+    } else {
+        requant_wide(acc, m)
+    }
+}
+
+/// [`requant`] with one 64-bit product (what cores with `SMULL` run).
+#[inline(always)]
+pub fn requant_wide(acc: i32, m: i32) -> i32 {
     ((i64::from(acc) * i64::from(m) + (1 << 31)) >> 32) as i32
+}
+
+/// [`requant`] from four 16 x 16-bit products, for cores without a 64-bit multiply (the
+/// Cortex-M0 would call a 64 x 64 multiply routine). Equal to [`requant_wide`] for every
+/// `acc` and every `m` in `[0, 2^31)` (tested exhaustively on the halves' corners and at
+/// random). With `acc = ah 2^16 + al` (`al` in `[0, 2^16)`), `m = mh 2^16 + ml`:
+/// `acc m + 2^31 = ah mh 2^32 + (ah ml + al mh) 2^16 + al ml + 2^31`, so the result is
+/// `ah mh + floor((ah ml + e) / 2^16)` with `e = al mh + floor(al ml / 2^16) + 2^15`, and
+/// `floor((p + e) / 2^16) = floor((p + e mod 2^16) / 2^16) + floor(e / 2^16)`: every step fits
+/// 32 bits.
+#[inline(always)]
+pub fn requant_halves(acc: i32, m: i32) -> i32 {
+    let (ah, al) = (acc >> 16, (acc & 0xffff) as u32);
+    let (mh, ml) = ((m as u32) >> 16, (m as u32) & 0xffff);
+    // al mh < 2^31, al ml / 2^16 < 2^16: e < 2^32.
+    let e = (al * mh).wrapping_add((al * ml) >> 16).wrapping_add(1 << 15);
+    // |ah ml| < 2^31 and e mod 2^16 < 2^16: p + (e mod 2^16) fits an i32.
+    let p = ah * ml as i32 + (e & 0xffff) as i32;
+    (ah * mh as i32).wrapping_add(p >> 16).wrapping_add((e >> 16) as i32)
 }
 
 /// tanh of `t / 4096` in Q15: [`TANH_Q15`] interpolated linearly, rounded half up.

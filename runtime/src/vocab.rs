@@ -23,23 +23,32 @@ pub struct Vocab<'a> {
 impl<'a> Vocab<'a> {
     /// Checks that `symbols` starts with the boundary token, has no repeated symbol and at
     /// most [`MAX_VOCAB`] symbols.
-    pub fn new(symbols: &'a str) -> Result<Self, DecodeError> {
-        let mut len = 0usize;
-        let mut widest = 0;
-        for symbol in symbols.chars() {
+    ///
+    /// A `const fn`, so that a vocabulary known at build time (a firmware's embedded model,
+    /// see [`crate::format::ModelMap`]) is checked by the compiler and costs no code.
+    pub const fn new(symbols: &'a str) -> Result<Self, DecodeError> {
+        let (mut rest, mut len, mut widest) = (symbols.as_bytes(), 0usize, 0usize);
+        while let Some((symbol, width, after)) = next_char(rest) {
             if len == 0 && symbol != BOUNDARY {
                 return Err(DecodeError::VocabBoundary { found: symbol });
             }
             if len == MAX_VOCAB {
                 return Err(DecodeError::VocabSize { len: count_chars(symbols) });
             }
-            // Quadratic, but bounded by MAX_VOCAB and done once at load. (A plain walk: the
-            // substring search of `str::contains` is a kilobyte of flash.)
-            if symbols.chars().take(len).any(|s| s == symbol) {
-                return Err(DecodeError::VocabDuplicate { symbol });
+            // Quadratic, but bounded by MAX_VOCAB and done once at load (or at build time).
+            let mut seen = symbols.as_bytes();
+            let mut k = 0;
+            while k < len {
+                let Some((s, _, after_s)) = next_char(seen) else { break };
+                if s == symbol {
+                    return Err(DecodeError::VocabDuplicate { symbol });
+                }
+                (seen, k) = (after_s, k + 1);
             }
-            widest = widest.max(symbol.len_utf8());
-            len += 1;
+            if width > widest {
+                widest = width;
+            }
+            (rest, len) = (after, len + 1);
         }
         if len == 0 {
             return Err(DecodeError::VocabSize { len });
@@ -69,7 +78,12 @@ impl<'a> Vocab<'a> {
 
     /// The symbol with id `id`, if there is one.
     pub fn symbol(&self, id: u8) -> Option<char> {
-        self.symbols.chars().nth(usize::from(id))
+        // A plain walk: `chars().nth` skips with a 256-byte table of UTF-8 widths (flash).
+        let mut chars = self.symbols.chars();
+        for _ in 0..id {
+            chars.next()?;
+        }
+        chars.next()
     }
 
     /// The id of `symbol`, if it is in the vocabulary.
@@ -80,6 +94,36 @@ impl<'a> Vocab<'a> {
 
 /// The number of `char`s of `text`: a plain walk, where `chars().count()` is a vectorised
 /// routine of a few hundred bytes of flash.
-pub(crate) fn count_chars(text: &str) -> usize {
-    text.bytes().filter(|&b| b & 0xc0 != 0x80).fold(0, |n, _| n + 1)
+pub(crate) const fn count_chars(text: &str) -> usize {
+    let (mut bytes, mut n) = (text.as_bytes(), 0);
+    while let [b, rest @ ..] = bytes {
+        if *b & 0xc0 != 0x80 {
+            n += 1;
+        }
+        bytes = rest;
+    }
+    n
+}
+
+/// The first `char` of `bytes` (the bytes of a `str`, so valid UTF-8), its width in bytes
+/// and the bytes after it; `None` when `bytes` is empty. A `const fn` (`str::chars` is not).
+const fn next_char(bytes: &[u8]) -> Option<(char, usize, &[u8])> {
+    let [lead, rest @ ..] = bytes else { return None };
+    let (width, mut code) = match *lead {
+        0x00..=0x7f => (1, *lead as u32),
+        0xc0..=0xdf => (2, (*lead & 0x1f) as u32),
+        0xe0..=0xef => (3, (*lead & 0x0f) as u32),
+        _ => (4, (*lead & 0x07) as u32),
+    };
+    let mut rest = rest;
+    let mut k = 1;
+    while k < width {
+        let [b, after @ ..] = rest else { return None };
+        code = (code << 6) | (*b & 0x3f) as u32;
+        (rest, k) = (after, k + 1);
+    }
+    match char::from_u32(code) {
+        Some(c) => Some((c, width, rest)),
+        None => None,
+    }
 }

@@ -343,3 +343,24 @@ proptest! {
         }
     }
 }
+
+/// A model map (what a firmware build writes down) gives exactly the model the decoder gives,
+/// for every shape in both number formats; a map that points past the bytes is an error.
+#[test]
+fn a_model_map_gives_the_decoded_model() {
+    for quant in [Quant::F32, Quant::Int8] {
+        for (name, bytes) in shapes(quant) {
+            let decoded = Model::from_bytes(&bytes).unwrap();
+            let map = runtime::ModelMap::of(&bytes).unwrap();
+            let mapped = Model::from_map(&bytes, &map).unwrap();
+            assert_eq!(mapped.header(), decoded.header(), "{name}");
+            assert_eq!(mapped.weights(), decoded.weights(), "{name}");
+            // The same map over fewer bytes: the last tensor no longer fits.
+            let short = &bytes[..bytes.len() - 8];
+            assert_eq!(Model::from_map(short, &map).err(), Some(DecodeError::Malformed { section: "model map" }));
+            let mut far = map;
+            far.first[0] = usize::MAX - 2;
+            assert!(Model::from_map(&bytes, &far).is_err(), "{name}");
+        }
+    }
+}

@@ -8,7 +8,7 @@ use runtime::arch::dsp::{smlad_ref, sxtb16_ref, sxtb16_ror8_ref};
 use runtime::int_kernels::{
     batch_stride, layout_index, linear_batch, linear_dsp, linear_quads, linear_ref, to_row_quads, Sum, LANES,
 };
-use runtime::quant::hidden;
+use runtime::quant::{hidden, requant_halves, requant_wide};
 use runtime::Pcg32;
 
 /// A layer with random weights in [-127, 127], biases and inputs of full range.
@@ -100,8 +100,31 @@ fn hidden_many_equals_hidden_on_every_argument() {
 /// What a batched kernel calls with each tile's sums.
 type Emit<'a> = dyn FnMut(usize, usize, &[i32; LANES]) + 'a;
 
+/// The Cortex-M0's requantisation equals the 64-bit one on every corner of the halves it
+/// splits its operands into (each half at its extremes and around 2^15), for every sign.
+#[test]
+fn requant_halves_equals_requant_wide_on_the_corners() {
+    let halves = [0u32, 1, 2, 0x7fff, 0x8000, 0x8001, 0xfffe, 0xffff];
+    let mut values = vec![];
+    for &hi in &halves {
+        for &lo in &halves {
+            values.push(((hi << 16) | lo) as i32);
+        }
+    }
+    for &acc in &values {
+        for &m in values.iter().filter(|&&m| m >= 0) {
+            assert_eq!(requant_halves(acc, m), requant_wide(acc, m), "acc {acc} m {m}");
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn requant_halves_equals_requant_wide(acc in any::<i32>(), m in 0..=i32::MAX) {
+        prop_assert_eq!(requant_halves(acc, m), requant_wide(acc, m));
+    }
 
     #[test]
     fn hidden_many_equals_hidden(pairs in prop::collection::vec((any::<i32>(), 0..=i32::MAX), 0..40), small in any::<bool>()) {

@@ -43,7 +43,7 @@ fn mark(f: extern "C" fn()) {
 #[cortex_m_rt::entry]
 fn main() -> ! {
     firmware::stack::paint();
-    let Ok(model) = Model::from_bytes(model::BYTES) else { exit(1) };
+    let Ok(model) = Model::from_map(model::BYTES, &model::MAP) else { exit(1) };
     let Ok(net) = model::net(&model) else { exit(1) };
     if let Some(part) = PART {
         parts(part);
