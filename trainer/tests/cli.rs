@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use trainer::data::Dataset;
 
 fn trainer(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trainer")).args(args).output().expect("trainer runs")
@@ -43,10 +44,12 @@ fn mlp_loss_goes_down_and_report_has_the_figures() {
     let dir = tempfile::tempdir().unwrap();
     let data = small_data(dir.path());
     let r = tiny_mlp(&data, dir.path(), "400", &[]);
-    for key in ["model", "n_params", "train_loss", "dev_loss", "test_loss", "steps", "seconds", "steps_per_second"] {
-        assert!(r.get(key).is_some(), "missing {key} in {r}");
-    }
+    assert_eq!(r["model"], "mlp");
+    // 27 symbols, context 2, n_embd 4, 16 hidden: C, W1 + b1, W2 + b2.
+    assert_eq!(r["n_params"], 27 * 4 + (2 * 4 * 16 + 16) + (16 * 27 + 27));
     assert_eq!(r["steps"], 400);
+    let (seconds, sps) = (r["seconds"].as_f64().unwrap(), r["steps_per_second"].as_f64().unwrap());
+    assert!(seconds > 0.0 && (sps * seconds - 400.0).abs() < 1e-6, "{seconds} s, {sps} steps/s");
     // 27 symbols: a uniform guess costs ln 27 = 3.30; a few hundred steps must beat it clearly.
     let train = r["train_loss"].as_f64().unwrap();
     assert!(train < 3.0, "train loss {train}");
@@ -55,8 +58,16 @@ fn mlp_loss_goes_down_and_report_has_the_figures() {
     let losses: Vec<f64> = ck["losses"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
     let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
     assert!(mean(&losses[350..]) < mean(&losses[..50]) - 0.3, "loss did not go down");
-    for f in ["config.toml", "best.json", "model-f32.mkmr", "model-int8.mkmr", "report.json"] {
-        assert!(dir.path().join("mlp").join(f).exists(), "{f} missing");
+    // The run directory: the report is what was printed, the model files decode, the
+    // configuration and best checkpoint are there.
+    let run = dir.path().join("mlp");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["test_loss"], r["test_loss"]);
+    for f in ["model-f32.mkmr", "model-int8.mkmr"] {
+        runtime::Model::from_bytes(&std::fs::read(run.join(f)).unwrap()).unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
+    for f in ["config.toml", "best.json"] {
+        assert!(std::fs::metadata(run.join(f)).unwrap().len() > 0, "{f} missing or empty");
     }
 }
 
@@ -115,7 +126,30 @@ fn bigram_and_nn_bigram_report_their_figures() {
     let out = dir.path().to_str().unwrap();
     let r = ok_json(&["train", "--model", "bigram", "--data", d, "--out", out, "--json"]);
     assert_eq!(r["model"], "bigram");
-    assert!(r["nll_all"].as_f64().unwrap() > 1.5 && r["nll_all"].as_f64().unwrap() < 3.3);
+    // The counts model's NLL over every word, computed here from the words alone.
+    let words = Dataset::load(&data).unwrap().words;
+    let mut vocab: Vec<char> = words.iter().flat_map(|w| w.chars()).collect();
+    vocab.sort_unstable();
+    vocab.dedup();
+    vocab.insert(0, '.');
+    let id = |c: char| vocab.iter().position(|&v| v == c).unwrap();
+    let v = vocab.len();
+    let mut counts = vec![1.0f64; v * v]; // +1 smoothing
+    let pairs = |w: &String| {
+        let ids: Vec<usize> = std::iter::once(0).chain(w.chars().map(id)).chain(std::iter::once(0)).collect();
+        ids.windows(2).map(|p| (p[0], p[1])).collect::<Vec<_>>()
+    };
+    for (a, b) in words.iter().flat_map(pairs) {
+        counts[a * v + b] += 1.0;
+    }
+    let (mut sum, mut n) = (0.0f64, 0usize);
+    for (a, b) in words.iter().flat_map(pairs) {
+        let row: f64 = counts[a * v..(a + 1) * v].iter().sum();
+        sum -= (counts[a * v + b] / row).ln();
+        n += 1;
+    }
+    let nll = r["nll_all"].as_f64().unwrap();
+    assert!((nll - sum / n as f64).abs() < 1e-9, "trainer {nll}, counted here {}", sum / n as f64);
     let n = ok_json(&["train", "--model", "nn-bigram", "--steps", "100", "--data", d, "--out", out, "--json"]);
     // Unsmoothed counts are the maximum-likelihood bigram: no bigram fits the training split
     // better. After 100 full-batch steps (from about 3.8 at its N(0, 1) initialisation) the
@@ -123,7 +157,32 @@ fn bigram_and_nn_bigram_report_their_figures() {
     let mle = ok_json(&["train", "--model", "bigram", "--smoothing", "0", "--data", d, "--out", out, "--json"]);
     let gap = n["train_loss"].as_f64().unwrap() - mle["train_loss"].as_f64().unwrap();
     assert!((-1e-4..0.5).contains(&gap), "nn-bigram {} vs counts {}", n["train_loss"], mle["train_loss"]);
-    assert!(n["w_vs_log_counts_mean_abs"].as_f64().is_some());
+    // The reported distance between the learned W and the counts, recomputed here from the
+    // checkpoint's W and the training split's +1-smoothed counts.
+    let ck: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("nn-bigram/checkpoint.json")).unwrap()).unwrap();
+    let w_tensor = ck["params"]["tensors"].as_array().unwrap().iter().find(|t| t["name"] == "W").unwrap();
+    let w: Vec<f64> = w_tensor["values"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    let train = Dataset::load(&data).unwrap().split(42).train;
+    let mut train_counts = vec![1.0f64; v * v];
+    for (a, b) in train.iter().flat_map(pairs) {
+        train_counts[a * v + b] += 1.0;
+    }
+    let mut dist = 0.0;
+    for r in 0..v {
+        let row = &w[r * v..(r + 1) * v];
+        let lse = row.iter().map(|x| x.exp()).sum::<f64>().ln();
+        let total: f64 = train_counts[r * v..(r + 1) * v].iter().sum();
+        for c in 0..v {
+            dist += (row[c] - lse - (train_counts[r * v + c] / total).ln()).abs();
+        }
+    }
+    let reported = n["w_vs_log_counts_mean_abs"].as_f64().unwrap();
+    assert!(
+        (reported - dist / (v * v) as f64).abs() < 1e-6,
+        "reported {reported}, recomputed {}",
+        dist / (v * v) as f64
+    );
 }
 
 #[test]
@@ -137,7 +196,11 @@ fn sample_is_deterministic_and_reports_copies() {
     let b = ok_json(&["sample", "--run", run, "--seed", "42", "-n", "20", "--json"]);
     assert_eq!(a["names"], b["names"]);
     assert_eq!(a["names"].as_array().unwrap().len(), 20);
-    assert!(a["copies_of_training_names"].as_u64().unwrap() <= 20);
+    // The copies are the names found among the run's training words (seed 42's split).
+    let train: std::collections::HashSet<String> = Dataset::load(&data).unwrap().split(42).train.into_iter().collect();
+    let names: Vec<&str> = a["names"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    let copies = names.iter().filter(|n| train.contains(**n)).count();
+    assert_eq!(a["copies_of_training_names"].as_u64().unwrap() as usize, copies, "{names:?}");
     let p = ok_json(&["sample", "--run", run, "--prefix", "ka", "-n", "5", "--int8", "--json"]);
     assert!(p["names"].as_array().unwrap().iter().all(|n| n.as_str().unwrap().starts_with("ka")));
 }
@@ -216,8 +279,13 @@ fn lr_finder_suggests_a_rate_and_plots_it() {
     args.extend(TINY);
     let r = ok_json(&args);
     let lr = r["suggested_lr"].as_f64().unwrap();
-    assert!((1e-3..=1.0).contains(&lr), "suggested {lr}");
     let lrs = r["lrs"].as_array().unwrap();
+    // The suggestion is the documented rule applied to the sweep it reports, and lies inside it.
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    let sweep: Vec<(f64, f64)> = lrs.iter().map(f).zip(r["losses"].as_array().unwrap().iter().map(f)).collect();
+    assert_eq!(sweep.len(), lrs.len());
+    assert_eq!(trainer::training::suggest_lr(&sweep), Some(lr));
+    assert!(lr > f(&lrs[0]) && lr <= f(lrs.last().unwrap()), "suggested {lr}");
     assert!(lrs.len() > 20 && lrs.len() <= 200);
     // The rates rise geometrically from --min-lr.
     assert!((lrs[0].as_f64().unwrap() - 1e-3).abs() < 1e-12);
@@ -291,10 +359,10 @@ fn eval_reports_the_figures() {
     let t = tiny_mlp(&data, dir.path(), "100", &[]);
     let run = dir.path().join("mlp");
     let e = ok_json(&["eval", "--run", run.to_str().unwrap(), "--json"]);
-    for key in ["model", "n_params", "train_loss", "dev_loss", "test_loss", "steps", "seconds", "steps_per_second"] {
-        assert!(e.get(key).is_some(), "missing {key} in {e}");
+    // The same weights: the same figures as at the end of training.
+    for key in ["model", "n_params", "steps", "train_loss", "dev_loss", "test_loss"] {
+        assert_eq!(e[key], t[key], "{key}");
     }
-    assert_eq!(e["test_loss"], t["test_loss"]);
     assert!((e["runtime_test_nll_f32"].as_f64().unwrap() - e["test_loss"].as_f64().unwrap()).abs() < 1e-4);
 }
 

@@ -63,3 +63,77 @@ fn sigkill_during_training_and_export_never_breaks_the_run() {
     assert_eq!(ck.step, 3000);
     assert_run_is_whole(&run);
 }
+
+/// A run killed mid-way (SIGKILL, after some checkpoint) and resumed ends with exactly the
+/// weights of a run that was never interrupted: the checkpoint carries everything (weights,
+/// step, sampler state, losses), whenever the kill lands.
+#[test]
+fn a_run_killed_mid_way_and_resumed_equals_an_uninterrupted_one_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/names.txt")).unwrap();
+    let data = dir.path().join("small.txt");
+    std::fs::write(&data, all.lines().take(600).collect::<Vec<_>>().join("\n")).unwrap();
+    let steps = "12000";
+    let args = |out: &Path| -> Vec<String> {
+        let data = data.to_str().unwrap();
+        let out = out.to_str().unwrap();
+        [
+            "train",
+            "--model",
+            "mlp",
+            "--data",
+            data,
+            "--out",
+            out,
+            "--steps",
+            steps,
+            "--block-size",
+            "2",
+            "--n-embd",
+            "4",
+            "--n-hidden",
+            "16",
+            "--checkpoint-every",
+            "100",
+            "--eval-every",
+            "500",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let status = Command::new(env!("CARGO_BIN_EXE_trainer")).args(args(&a)).stdout(Stdio::null()).status().unwrap();
+    assert!(status.success());
+
+    // Killed once its checkpoint has moved past the first save, well before the end.
+    let ck_path = b.join("mlp/checkpoint.json");
+    let mut child = trainer(&args(&b).iter().map(String::as_str).collect::<Vec<_>>()).spawn().unwrap();
+    let killed_at = loop {
+        std::thread::sleep(Duration::from_millis(2));
+        if let Ok(ck) = Checkpoint::load(&ck_path) {
+            if ck.step >= 200 {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                break Checkpoint::load(&ck_path).unwrap().step;
+            }
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+    };
+    assert!(killed_at < 12000, "killed after the end (step {killed_at})");
+    let mut resume = args(&b);
+    resume.push("--resume".into());
+    let status = Command::new(env!("CARGO_BIN_EXE_trainer")).args(&resume).stdout(Stdio::null()).status().unwrap();
+    assert!(status.success());
+
+    let (ck_a, ck_b) = (Checkpoint::load(&a.join("mlp/checkpoint.json")).unwrap(), Checkpoint::load(&ck_path).unwrap());
+    assert_eq!((ck_a.step, ck_b.step), (12000, 12000));
+    let bits = |ck: &Checkpoint| -> Vec<Vec<u32>> {
+        ck.params.tensors.iter().map(|t| t.values.iter().map(|v| v.to_bits()).collect()).collect()
+    };
+    assert_eq!(bits(&ck_a), bits(&ck_b), "weights differ after a kill at step {killed_at} and a resume");
+    assert_eq!(ck_a.losses, ck_b.losses);
+    // And the exported files are the same bytes.
+    for f in ["model-f32.mkmr", "model-int8.mkmr"] {
+        assert_eq!(std::fs::read(a.join("mlp").join(f)).unwrap(), std::fs::read(b.join("mlp").join(f)).unwrap(), "{f}");
+    }
+}
