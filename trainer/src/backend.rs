@@ -11,8 +11,20 @@ pub enum CpuBackend {
     Ndarray,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+impl Default for CpuBackend {
+    /// flex when it is compiled in (the default feature), else ndarray.
+    fn default() -> Self {
+        if cfg!(feature = "flex") {
+            CpuBackend::Flex
+        } else {
+            CpuBackend::Ndarray
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum Device {
+    #[default]
     Cpu,
     Cuda,
 }
@@ -23,10 +35,15 @@ macro_rules! with_backend {
     ($backend:expr, $device_choice:expr, |$b:ident, $device:ident| $body:expr) => {{
         use $crate::backend::{CpuBackend, Device};
         match ($device_choice, $backend) {
+            #[cfg(feature = "flex")]
             (Device::Cpu, CpuBackend::Flex) => {
                 type $b = burn::backend::Autodiff<burn::backend::Flex>;
                 let $device = burn::backend::flex::FlexDevice;
                 $body
+            }
+            #[cfg(not(feature = "flex"))]
+            (Device::Cpu, CpuBackend::Flex) => {
+                anyhow::bail!("this trainer was built without flex; rebuild with `--features flex`")
             }
             #[cfg(feature = "ndarray")]
             (Device::Cpu, CpuBackend::Ndarray) => {

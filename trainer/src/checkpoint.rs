@@ -64,5 +64,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     }
     tmp.as_file().sync_all()?;
     tmp.persist(path).with_context(|| format!("cannot replace {}", path.display()))?;
+    sync_dir(dir)
+}
+
+/// Renames the finished file `tmp` over `path` (same directory) as [`write_atomic`] does:
+/// the file's data is synced first, the directory entry after.
+pub fn persist_file(tmp: &Path, path: &Path) -> anyhow::Result<()> {
+    std::fs::File::open(tmp)?.sync_all()?;
+    std::fs::rename(tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    sync_dir(path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")))
+}
+
+/// Makes a rename in `dir` durable: without this a crash can lose the new directory entry
+/// even though the file's data was synced.
+fn sync_dir(dir: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync directory {}", dir.display()))?;
+    #[cfg(not(unix))]
+    let _ = dir; // directories cannot be opened for syncing on Windows; the rename is atomic
     Ok(())
 }

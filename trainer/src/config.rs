@@ -34,6 +34,12 @@ pub struct TrainConfig {
     pub model: ModelChoice,
     /// Line-per-word UTF-8 file.
     pub data: PathBuf,
+    /// Drop the data's unusable lines (holding the boundary symbol, or not UTF-8) instead of
+    /// refusing the file; how many and where is reported.
+    pub skip_bad_lines: bool,
+    /// Keep only the first occurrence of each word (makemore keeps repeats; in
+    /// `data/names.txt` 12% of the lines repeat an earlier name).
+    pub dedup: bool,
     /// Seeds the split shuffle, the initialisation and the minibatches.
     pub seed: u64,
     /// Bigram counts: added to every count before normalising.
@@ -72,12 +78,30 @@ impl Default for TrainConfig {
     }
 }
 
+impl ModelChoice {
+    /// The run's directory name under `--out`, and the name in reports.
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            ModelChoice::Bigram => "bigram",
+            ModelChoice::NnBigram => "nn-bigram",
+            ModelChoice::Mlp => "mlp",
+        }
+    }
+}
+
 impl TrainConfig {
+    /// How this run loads its data.
+    pub fn load_options(&self) -> crate::data::LoadOptions {
+        crate::data::LoadOptions { skip_bad_lines: self.skip_bad_lines, dedup: self.dedup }
+    }
+
     /// The starting configuration for a model and preset, before the config file and flags.
     pub fn preset(model: ModelChoice, preset: Preset) -> Self {
         let base = Self {
             model,
             data: default_data_path(),
+            skip_bad_lines: false,
+            dedup: false,
             seed: 42,
             smoothing: 1.0,
             block_size: 3,

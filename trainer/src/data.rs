@@ -2,7 +2,10 @@
 //!
 //! Decisions (documented in the README): lines are trimmed (so CRLF files and stray spaces at
 //! the ends are fine), blank lines are skipped, and case is kept (`Emma` and `emma` are
-//! different words with different symbols), as in makemore.
+//! different words with different symbols), as in makemore. A line that cannot be a word (it
+//! holds the boundary symbol, or is not UTF-8) is an error naming it, unless the caller asks
+//! to skip such lines ([`LoadOptions::skip_bad_lines`]); repeated words stay (makemore keeps
+//! them) unless [`LoadOptions::dedup`] removes them.
 
 use runtime::{Pcg32, BOUNDARY, MAX_VOCAB};
 use std::path::{Path, PathBuf};
@@ -12,11 +15,13 @@ use std::path::{Path, PathBuf};
 pub enum DataError {
     #[error("cannot read dataset {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{path} line {line}: not valid UTF-8; save the file as UTF-8")]
+    #[error(
+        "{path} line {line}: not valid UTF-8; save the file as UTF-8, or pass --skip-bad-lines to drop such lines"
+    )]
     NotUtf8 { path: PathBuf, line: usize },
     #[error("{path} holds no words (every line is blank); pass a file with one word per line")]
     Empty { path: PathBuf },
-    #[error("{path} line {line}: {word:?} contains the boundary symbol '{BOUNDARY}', which marks the start and end of words; remove or replace it")]
+    #[error("{path} line {line}: {word:?} contains the boundary symbol '{BOUNDARY}', which marks the start and end of words; remove or replace it, or pass --skip-bad-lines to drop such lines")]
     BoundaryInLine { path: PathBuf, line: usize, word: String },
     #[error(
         "{path} has {n} words; the 80/10/10 split needs at least {MIN_WORDS} so that train, dev and test each get one"
@@ -77,26 +82,91 @@ pub struct Dataset {
     pub vocab: Vocab,
 }
 
+/// How to treat lines that cannot be words, and repeated words.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Drop lines that hold the boundary symbol or are not UTF-8 (reported in
+    /// [`Cleaning`]) instead of refusing the file.
+    pub skip_bad_lines: bool,
+    /// Keep only the first occurrence of each word.
+    pub dedup: bool,
+}
+
+/// What loading with [`LoadOptions`] removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cleaning {
+    /// Line numbers (1-based) of the skipped lines.
+    pub skipped_lines: Vec<usize>,
+    /// Words dropped as repeats of an earlier line.
+    pub duplicates: usize,
+}
+
+impl Cleaning {
+    /// One line for the user, or `None` when nothing was removed.
+    pub fn summary(&self, path: &Path) -> Option<String> {
+        let mut parts = vec![];
+        if !self.skipped_lines.is_empty() {
+            let shown: Vec<String> = self.skipped_lines.iter().take(5).map(usize::to_string).collect();
+            let more = if self.skipped_lines.len() > 5 { ", ..." } else { "" };
+            let s = if self.skipped_lines.len() == 1 { "" } else { "s" };
+            parts.push(format!(
+                "skipped {} unusable line{s} (line{s} {}{more})",
+                self.skipped_lines.len(),
+                shown.join(", ")
+            ));
+        }
+        if self.duplicates > 0 {
+            parts.push(format!("removed {} repeated words", self.duplicates));
+        }
+        (!parts.is_empty()).then(|| format!("{}: {}", path.display(), parts.join("; ")))
+    }
+}
+
 impl Dataset {
     /// Loads and validates a line-per-word UTF-8 file.
     pub fn load(path: &Path) -> Result<Self, DataError> {
+        Ok(Self::load_with(path, LoadOptions::default())?.0)
+    }
+
+    /// [`Dataset::load`] with `options`; also says what was removed.
+    pub fn load_with(path: &Path, options: LoadOptions) -> Result<(Self, Cleaning), DataError> {
         let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.into(), source })?;
-        Self::parse(&bytes, path)
+        Self::parse_with(&bytes, path, options)
     }
 
     /// Parses the bytes of a dataset file; `path` is used in messages.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Self, DataError> {
+        Ok(Self::parse_with(bytes, path, LoadOptions::default())?.0)
+    }
+
+    /// [`Dataset::parse`] with `options`.
+    pub fn parse_with(bytes: &[u8], path: &Path, options: LoadOptions) -> Result<(Self, Cleaning), DataError> {
         let mut words = Vec::new();
+        let mut cleaning = Cleaning::default();
+        let mut seen = std::collections::HashSet::new();
         for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
             let line_no = i + 1;
-            let line =
-                std::str::from_utf8(line).map_err(|_| DataError::NotUtf8 { path: path.into(), line: line_no })?;
+            let Ok(line) = std::str::from_utf8(line) else {
+                if options.skip_bad_lines {
+                    cleaning.skipped_lines.push(line_no);
+                    continue;
+                }
+                return Err(DataError::NotUtf8 { path: path.into(), line: line_no });
+            };
             let word = line.trim();
             if word.is_empty() {
                 continue;
             }
             if word.contains(BOUNDARY) {
+                if options.skip_bad_lines {
+                    cleaning.skipped_lines.push(line_no);
+                    continue;
+                }
                 return Err(DataError::BoundaryInLine { path: path.into(), line: line_no, word: word.into() });
+            }
+            if options.dedup && !seen.insert(word.to_string()) {
+                cleaning.duplicates += 1;
+                continue;
             }
             words.push(word.to_string());
         }
@@ -110,7 +180,7 @@ impl Dataset {
         if vocab.len() > MAX_VOCAB {
             return Err(DataError::TooManySymbols { path: path.into(), n: vocab.len() - 1 });
         }
-        Ok(Self { words, vocab })
+        Ok((Self { words, vocab }, cleaning))
     }
 
     /// Shuffles a copy of the words with `seed` (Fisher-Yates on PCG32) and splits it 80/10/10
@@ -188,6 +258,27 @@ mod tests {
         // ... -> e, ..e -> m, .em -> m, emm -> a, mma -> .
         assert_eq!(ex.x, [0, 0, 0, 0, 0, 2, 0, 2, 3, 2, 3, 3, 3, 3, 1]);
         assert_eq!(ex.y, [2, 3, 3, 1, 0]);
+    }
+
+    #[test]
+    fn bad_lines_are_refused_or_skipped_and_repeats_removed_on_request() {
+        let text = b"anna\ncf.\nbob\n\xff\nanna\ncarl\nvi.\nx\ny\nz\nw\nq\nr\n";
+        let path = Path::new("words.txt");
+        let err = Dataset::parse(text, path).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("--skip-bad-lines"), "{err}");
+        let skip = LoadOptions { skip_bad_lines: true, dedup: false };
+        let (ds, cleaning) = Dataset::parse_with(text, path, skip).unwrap();
+        assert_eq!(cleaning.skipped_lines, [2, 4, 7]);
+        assert_eq!(ds.words, ["anna", "bob", "anna", "carl", "x", "y", "z", "w", "q", "r"]);
+        let summary = cleaning.summary(path).unwrap();
+        assert!(summary.contains("skipped 3 unusable lines (lines 2, 4, 7)"), "{summary}");
+        let both = LoadOptions { skip_bad_lines: true, dedup: true };
+        let text = [&text[..], b"s\n"].concat(); // ten words after removing the repeat
+        let (ds, cleaning) = Dataset::parse_with(&text, path, both).unwrap();
+        assert_eq!(ds.words, ["anna", "bob", "carl", "x", "y", "z", "w", "q", "r", "s"]);
+        assert_eq!(cleaning.duplicates, 1);
+        assert!(cleaning.summary(path).unwrap().ends_with("removed 1 repeated words"));
+        assert_eq!(Dataset::parse_with(b"a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n", path, both).unwrap().1.summary(path), None);
     }
 
     #[test]

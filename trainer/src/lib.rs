@@ -1,11 +1,14 @@
-//! The trainer as a library: the `trainer` binary (`main.rs`) is its command line, and the
+//! The trainer as a library: every command is a function of [`commands`] returning a typed
+//! report; the `trainer` binary (`main.rs`) only parses the command line and dispatches. The
 //! benchmarks and tests call these modules directly.
 
 pub mod backend;
 pub mod checkpoint;
+pub mod commands;
 pub mod config;
 pub mod data;
 pub mod export;
 pub mod model;
 pub mod plot;
+pub mod run_dir;
 pub mod training;

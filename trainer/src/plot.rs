@@ -17,7 +17,8 @@ fn register_font() {
 }
 
 /// Draws with `draw` into a PNG at `path`. plotters writes a temporary `.png` beside it (it
-/// picks the encoder from the extension), which is then renamed over `path`.
+/// picks the encoder from the extension), which is then synced and renamed over `path`, as
+/// every file the trainer writes ([`crate::checkpoint::write_atomic`]).
 fn png(
     path: &Path,
     (w, h): (u32, u32),
@@ -33,7 +34,7 @@ fn png(
         root.present().map_err(err)?;
         Ok::<_, anyhow::Error>(())
     })();
-    match result.and_then(|()| Ok(std::fs::rename(&tmp, path)?)) {
+    match result.and_then(|()| crate::checkpoint::persist_file(&tmp, path)) {
         Ok(()) => Ok(()),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);

@@ -7,7 +7,7 @@ use crate::config::{ModelChoice, TrainConfig};
 use crate::data::Examples;
 use crate::model::fused::{self, FusedOps};
 use crate::model::{cross_entropy_sum, Net};
-use anyhow::bail;
+use crate::run_dir::{RunDir, Weights};
 use burn::module::AutodiffModule;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{GradientsParams, Optimizer, SgdConfig};
@@ -15,7 +15,6 @@ use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use indicatif::{ProgressBar, ProgressStyle};
 use runtime::Pcg32;
-use std::path::PathBuf;
 use std::time::Instant;
 
 /// Examples per batch when evaluating a whole split.
@@ -42,21 +41,6 @@ pub fn evaluate<B: Backend, M: Net<B>>(model: &M, ex: &Examples, device: &B::Dev
     sum / ex.len().max(1) as f64
 }
 
-/// Where a run keeps its files.
-#[derive(Clone, Debug)]
-pub struct RunFiles {
-    pub dir: PathBuf,
-}
-
-impl RunFiles {
-    pub fn checkpoint(&self) -> PathBuf {
-        self.dir.join("checkpoint.json")
-    }
-    pub fn best(&self) -> PathBuf {
-        self.dir.join("best.json")
-    }
-}
-
 /// What a finished run reports.
 #[derive(Clone, Copy, Debug)]
 pub struct Outcome {
@@ -72,7 +56,7 @@ pub fn train<B, M>(
     ck: &mut Checkpoint,
     train: &Examples,
     dev: &Examples,
-    files: &RunFiles,
+    run: &RunDir,
     device: &B::Device,
     quiet: bool,
 ) -> anyhow::Result<(M, Outcome)>
@@ -99,14 +83,7 @@ where
             limit = 10.0 * value.max(1.0);
         }
         if !value.is_finite() || value > limit {
-            bar.abandon();
-            bail!(
-                "training stopped at step {}: the loss became {value} (lr {}). Lower --lr and resume or restart; \
-                 the last good checkpoint is kept at {}",
-                ck.step,
-                cfg.lr_at(ck.step),
-                files.checkpoint().display()
-            );
+            return Err(stopped(&bar, ck.step, cfg.lr_at(ck.step), run, format!("the loss became {value}")));
         }
         ck.losses.push(value);
         ck.step += 1;
@@ -115,26 +92,51 @@ where
             bar.set_message(format!("loss {:.4}", mean_tail(&ck.losses, 1000)));
         }
         let at = |every: usize| every > 0 && ck.step.is_multiple_of(every);
-        if at(cfg.eval_every) || ck.step == cfg.steps {
+        let eval = at(cfg.eval_every) || ck.step == cfg.steps;
+        let save = at(cfg.checkpoint_every) || ck.step == cfg.steps;
+        if !(eval || save) {
+            continue;
+        }
+        // The loss checked above is the one *before* this step's update: the weights saved
+        // now are checked themselves, so a diverging update never becomes a checkpoint.
+        let params = model.params();
+        if let Some(t) = params.tensors.iter().find(|t| t.values.iter().any(|v| !v.is_finite())) {
+            let what = format!("the update made {} non-finite", t.name);
+            return Err(stopped(&bar, ck.step, cfg.lr_at(ck.step - 1), run, what));
+        }
+        if eval {
             let d = evaluate(&model.valid(), dev, device);
+            if !d.is_finite() {
+                return Err(stopped(&bar, ck.step, cfg.lr_at(ck.step - 1), run, format!("the dev loss became {d}")));
+            }
             if ck.best_dev.is_none_or(|best| d < best) {
                 ck.best_dev = Some(d);
                 ck.rng = rng.state();
-                ck.params = model.params();
-                ck.save(&files.best())?;
+                ck.params = params.clone();
+                ck.save(&run.checkpoint_file(Weights::Best))?;
             }
             bar.println(format!("step {:>7}  train {:.4}  dev {d:.4}", ck.step, mean_tail(&ck.losses, 1000)));
         }
-        if at(cfg.checkpoint_every) || ck.step == cfg.steps {
+        if save {
             ck.rng = rng.state();
-            ck.params = model.params();
-            ck.save(&files.checkpoint())?;
+            ck.params = params;
+            ck.save(&run.checkpoint_file(Weights::Latest))?;
         }
     }
     bar.finish_and_clear();
     ck.rng = rng.state();
     ck.params = model.params();
     Ok((model, Outcome { steps: ck.step - first_step, seconds: start.elapsed().as_secs_f64(), best_dev: ck.best_dev }))
+}
+
+/// The error that stops a diverging run at `step`; the last good checkpoint stays as it is.
+fn stopped(bar: &ProgressBar, step: usize, lr: f64, run: &RunDir, what: String) -> anyhow::Error {
+    bar.abandon();
+    anyhow::anyhow!(
+        "training stopped at step {step}: {what} (lr {lr}). Lower --lr and resume or restart; the last good \
+         checkpoint is kept at {}",
+        run.checkpoint_file(Weights::Latest).display()
+    )
 }
 
 /// Draws minibatches of a split: `batch_size` examples chosen uniformly with replacement

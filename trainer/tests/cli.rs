@@ -366,23 +366,134 @@ fn eval_reports_the_figures() {
     assert!((e["runtime_test_nll_f32"].as_f64().unwrap() - e["test_loss"].as_f64().unwrap()).abs() < 1e-4);
 }
 
+/// Every weight of a checkpoint file, or `None` where JSON holds a non-number (serde_json
+/// writes a non-finite f32 as `null`).
+fn checkpoint_values(path: &Path) -> Vec<Option<f64>> {
+    let ck: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let tensors = ck["params"]["tensors"].as_array().unwrap();
+    tensors.iter().flat_map(|t| t["values"].as_array().unwrap().iter().map(|v| v.as_f64())).collect()
+}
+
 #[test]
-fn an_exploding_loss_stops_training_and_keeps_the_last_good_checkpoint() {
+fn a_diverging_run_stops_and_keeps_a_finite_checkpoint_and_best() {
     let dir = tempfile::tempdir().unwrap();
     let data = small_data(dir.path());
     let out = dir.path().to_str().unwrap();
-    // A sane first run leaves a checkpoint at step 100.
-    tiny_mlp(&data, dir.path(), "100", &[]);
-    let good = std::fs::read(dir.path().join("mlp/checkpoint.json")).unwrap();
-    // Continuing it at an absurd learning rate must stop with a message, not write NaNs.
+    // Fine for 50 steps, then a rate no f32 can hold: the 51st update makes the weights
+    // infinite while the loss it reports (computed before the update) is still finite. A
+    // checkpoint is due after every step and the first dev evaluation right then.
     let mut args = vec!["train", "--model", "mlp", "--data", data.to_str().unwrap(), "--out", out];
-    args.extend(["--steps", "300", "--lr", "1e6", "--checkpoint-every", "1000", "--eval-every", "1000"]);
-    args.extend(TINY);
+    args.extend(["--steps", "300", "--lr", "0.1", "--lr-milestones", "50", "--lr-decay", "1e45"]);
+    args.extend(["--checkpoint-every", "1", "--eval-every", "51", "--block-size", "2", "--n-embd", "4"]);
+    args.extend(["--n-hidden", "16"]);
     let err = fail(&args);
-    assert!(err.contains("training stopped at step") && err.contains("Lower --lr"), "{err}");
-    assert!(err.contains("last good checkpoint"), "{err}");
-    // The run directory still holds the earlier, loadable checkpoint.
-    assert_eq!(std::fs::read(dir.path().join("mlp/checkpoint.json")).unwrap(), good);
+    assert!(err.contains("training stopped at step 51") && err.contains("non-finite"), "{err}");
+    assert!(err.contains("Lower --lr") && err.contains("last good checkpoint"), "{err}");
+    // The last checkpoint is the one before the divergence, every weight a finite number...
+    let run = dir.path().join("mlp");
+    let ck: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("checkpoint.json")).unwrap()).unwrap();
+    assert_eq!(ck["step"], 50);
+    let values = checkpoint_values(&run.join("checkpoint.json"));
+    assert!(!values.is_empty() && values.iter().all(|v| v.is_some_and(f64::is_finite)));
+    // ...it resumes (at a sane rate it would train on), and the diverged weights never
+    // became the best ones: no evaluation happened before the divergence.
+    assert!(!run.join("best.json").exists());
+    let export = ok_json(&["export", "--run", run.to_str().unwrap(), "--json"]);
+    assert_eq!(export.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_new_run_killed_early_never_pairs_its_config_with_an_old_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let out = dir.path().to_str().unwrap();
+    tiny_mlp(&data, dir.path(), "100", &[]);
+    let run = dir.path().join("mlp");
+    // A new, larger run into the same directory, killed before its first checkpoint.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["train", "--model", "mlp", "--data", data.to_str().unwrap(), "--out", out, "--n-hidden", "300"])
+        .args(["--steps", "1000000", "--checkpoint-every", "0", "--eval-every", "0", "--block-size", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let config = run.join("config.toml");
+    while !std::fs::read_to_string(&config).is_ok_and(|c| c.contains("n_hidden = 300")) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+    }
+    child.kill().unwrap();
+    let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    child.wait().unwrap();
+    // It said what it replaced, and removed the old checkpoint before training.
+    assert!(stderr.contains("replacing the previous run") && stderr.contains("checkpoint.json"), "{stderr}");
+    assert!(!run.join("checkpoint.json").exists());
+    // Export (and eval) refuse cleanly instead of exporting the old weights as the new shape.
+    for cmd in [&["export", "--run"][..], &["eval", "--run"][..]] {
+        let err = fail(&[cmd, &[run.to_str().unwrap()]].concat());
+        assert!(err.contains("no checkpoint.json") && err.contains("stopped before the first checkpoint"), "{err}");
+    }
+    // An old-style directory (a new config beside an old checkpoint) is refused by name.
+    tiny_mlp(&data, dir.path(), "100", &[]);
+    let text = std::fs::read_to_string(&config).unwrap().replace("n_hidden = 16", "n_hidden = 300");
+    std::fs::write(&config, text).unwrap();
+    let err = fail(&["export", "--run", run.to_str().unwrap()]);
+    assert!(err.contains("describe different runs") && err.contains("n_hidden 300 vs 16"), "{err}");
+    let err = fail(&["sample", "--run", run.to_str().unwrap()]);
+    assert!(err.contains("describe different runs"), "{err}");
+}
+
+#[test]
+fn sample_prints_names_only_on_stdout_and_unique_never_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    tiny_mlp(&data, dir.path(), "200", &[]);
+    let run = dir.path().join("mlp");
+    let out = trainer(&["sample", "--run", run.to_str().unwrap(), "-n", "30"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = stdout.lines().collect();
+    assert_eq!(names.len(), 30, "{stdout}");
+    let vocab: String = std::fs::read_to_string(&data).unwrap();
+    assert!(names.iter().all(|n| n.chars().all(|c| vocab.contains(c))), "{stdout}");
+    assert!(String::from_utf8(out.stderr).unwrap().contains("of 30 names are copies of training names"));
+    // A file without --run: no novelty count against some unrelated run.
+    let file = run.join("model-f32.mkmr");
+    let r = ok_json(&["sample", "--file", file.to_str().unwrap(), "-n", "5", "--json"]);
+    assert!(r["copies_of_training_names"].is_null());
+    // --unique: distinct names, none from training; and an error, not a repeat, when there are
+    // not that many (argmax gives one name only).
+    let u = ok_json(&["sample", "--run", run.to_str().unwrap(), "-n", "15", "--unique", "--json"]);
+    let unique: Vec<&str> = u["names"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    let mut sorted = unique.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 15);
+    assert_eq!(u["copies_of_training_names"], 0);
+    let err = fail(&["sample", "--run", run.to_str().unwrap(), "-n", "2", "--unique", "--temperature", "0"]);
+    assert!(err.contains("no new name in 100 tries"), "{err}");
+}
+
+#[test]
+fn unusable_lines_are_skipped_on_request_and_repeats_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = std::fs::read_to_string(small_data(dir.path())).unwrap();
+    text.push_str("\ncf.\nemma\n");
+    let data = dir.path().join("dirty.txt");
+    std::fs::write(&data, &text).unwrap();
+    let out = dir.path().to_str().unwrap();
+    let base = ["train", "--model", "bigram", "--data", data.to_str().unwrap(), "--out", out, "--json"];
+    let err = fail(&base);
+    assert!(err.contains("line 601") && err.contains("--skip-bad-lines"), "{err}");
+    let output = trainer(&[&base[..], &["--skip-bad-lines"]].concat());
+    assert!(output.status.success());
+    assert!(String::from_utf8(output.stderr).unwrap().contains("skipped 1 unusable line (line 601)"));
+    let all: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let dedup = ok_json(&[&base[..], &["--skip-bad-lines", "--dedup"]].concat());
+    // The repeated words are gone, so the fit over all words changes.
+    assert_ne!(all["nll_all"], dedup["nll_all"]);
+    let config = std::fs::read_to_string(dir.path().join("bigram/config.toml")).unwrap();
+    assert!(config.contains("skip_bad_lines = true") && config.contains("dedup = true"), "{config}");
 }
 
 #[test]

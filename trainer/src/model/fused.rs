@@ -16,12 +16,17 @@
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{unary, Backward, Ops, OpsKind};
-use burn::backend::flex::FlexTensor;
-use burn::backend::{Autodiff, Flex};
+use burn::backend::Autodiff;
+#[cfg(feature = "flex")]
+use burn::backend::{flex::FlexTensor, Flex};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
-use burn::tensor::ops::{FloatTensor, FloatTensorOps, IntTensor};
-use burn::tensor::{DType, TensorData, TensorMetadata, TensorPrimitive};
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+use burn::tensor::ops::FloatTensorOps;
+use burn::tensor::ops::{FloatTensor, IntTensor};
+use burn::tensor::TensorPrimitive;
+#[cfg(feature = "flex")]
+use burn::tensor::{DType, TensorData, TensorMetadata};
 
 /// A backend that can run [`tanh`] and [`cross_entropy`] as fused ops. The provided methods
 /// use the backend's tensor ops; flex overrides them with loops over memory, and the
@@ -146,6 +151,7 @@ impl<B: FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
     }
 }
 
+#[cfg(feature = "flex")]
 impl FusedOps for Flex {
     fn fused_tanh(x: FloatTensor<Self>) -> FloatTensor<Self> {
         let x = x.to_contiguous();
@@ -224,6 +230,7 @@ impl FusedOps for Flex {
 }
 
 /// The shape of a 2-D flex tensor, `[0, 0]` (treated as not fusable) otherwise.
+#[cfg(feature = "flex")]
 fn dims2(t: &FlexTensor) -> [usize; 2] {
     match *t.shape().as_slice() {
         [n, v] if v > 0 => [n, v],
@@ -232,6 +239,7 @@ fn dims2(t: &FlexTensor) -> [usize; 2] {
 }
 
 /// A flex integer tensor's values as indices (`None`: an unexpected type, use the fallback).
+#[cfg(feature = "flex")]
 fn int_targets(y: &FlexTensor) -> Option<Vec<usize>> {
     let y = y.to_contiguous();
     match y.dtype() {
@@ -330,6 +338,7 @@ mod tests {
         assert!(close(gx, gy));
     }
 
+    #[cfg(feature = "flex")]
     #[test]
     fn flex_fused_ops_match_burns() {
         check_tanh::<Autodiff<Flex>>();
