@@ -26,7 +26,13 @@ fn main() -> ! {
         }
     };
     let h = net.header();
-    defmt::info!("{} {}: {=usize} params, {=usize} bytes of scratch", h.kind, h.quant, model::N_PARAMS, model::RAM_BYTES);
+    defmt::info!(
+        "{} {}: {=usize} params, {=usize} bytes of scratch",
+        h.kind,
+        h.quant,
+        model::N_PARAMS,
+        model::RAM_BYTES
+    );
     names(&net)
 }
 
