@@ -108,6 +108,8 @@ pub struct Softmax {
     /// `16 log2(e) * 1000 / t` in Q16: a Q12 logit gap times this, over 2^16, is the weight's
     /// exponent of 1/2 in Q16. Below 2^31 for every `t >= 1`.
     factor: u32,
+    /// The smallest gap whose exponent reaches 24 (weight 1): `ceil(24 2^32 / factor)`.
+    gap_limit: u32,
 }
 
 impl Softmax {
@@ -116,17 +118,42 @@ impl Softmax {
         let t = if milli == 0 { 1 } else { milli as u64 };
         // LOG2E_Q30 * 16000 / t in Q30, to Q16 (rounded).
         let factor = ((LOG2E_Q30 * 16_000 / t + (1 << 13)) >> 14) as u32;
-        Self { factor }
+        let f = if factor == 0 { 1 } else { factor as u64 };
+        let limit = (24u64 << 32).div_ceil(f);
+        Self { factor, gap_limit: if limit > u32::MAX as u64 { u32::MAX } else { limit as u32 } }
     }
 
     /// The weight of a symbol whose logit is `gap` below the largest: in `[1, 2^23]`.
     #[inline(always)]
     pub fn weight(&self, gap: u32) -> u32 {
-        let e = (u64::from(gap) * u64::from(self.factor)) >> 16; // Q16 exponent of 1/2
-        if e >= 24 << 16 {
-            return 1; // 2^23 / 2^24 < 1
+        // Q16 exponent of 1/2: `gap * factor / 2^16`, 2^23 / 2^24 < 1 from 24 on.
+        if gap >= self.gap_limit {
+            return 1;
         }
-        let (n, f) = ((e >> 16) as u32, (e & 0xffff) as u32);
+        let e = if cfg!(no_long_mul) { self.exponent_halves(gap) } else { self.exponent_wide(gap) };
+        self.weight_of_exponent(e)
+    }
+
+    /// `floor(gap * factor / 2^16)` with one 64-bit product.
+    #[inline(always)]
+    pub fn exponent_wide(&self, gap: u32) -> u32 {
+        ((u64::from(gap) * u64::from(self.factor)) >> 16) as u32
+    }
+
+    /// [`Softmax::exponent_wide`] from 16-bit halves, for cores without a 64-bit multiply:
+    /// `gap = gh 2^16 + gl`, `factor = fh 2^16 + fl` give `gh factor + gl fh + floor(gl fl /
+    /// 2^16)`, each term at most the result. Exact when `gap < gap_limit` (the result is then
+    /// below `24 2^16`), which [`Softmax::weight`] checks first.
+    #[inline(always)]
+    pub fn exponent_halves(&self, gap: u32) -> u32 {
+        let (gh, gl) = (gap >> 16, gap & 0xffff);
+        let (fh, fl) = (self.factor >> 16, self.factor & 0xffff);
+        (gh.wrapping_mul(self.factor)).wrapping_add(gl * fh).wrapping_add((gl * fl) >> 16)
+    }
+
+    #[inline(always)]
+    fn weight_of_exponent(&self, e: u32) -> u32 {
+        let (n, f) = (e >> 16, e & 0xffff);
         let i = (f >> 10) as usize;
         let (hi, lo) = (EXP2_Q23.get(i).copied().unwrap_or(0), EXP2_Q23.get(i + 1).copied().unwrap_or(0));
         // E[i] - E[i + 1] < 2^17 and the fraction < 2^10: no overflow.
@@ -135,11 +162,32 @@ impl Softmax {
     }
 }
 
+/// The high half of the 64-bit product `a b`: one `UMULL`, or (cores without a 64-bit
+/// multiply) four 16-bit products.
+#[inline(always)]
+pub fn mul_hi(a: u32, b: u32) -> u32 {
+    if cfg!(no_long_mul) {
+        mul_hi_halves(a, b)
+    } else {
+        ((u64::from(a) * u64::from(b)) >> 32) as u32
+    }
+}
+
+/// [`mul_hi`] from 16-bit halves: the four partial products and the carry out of the middle.
+#[inline(always)]
+pub fn mul_hi_halves(a: u32, b: u32) -> u32 {
+    let (ah, al, bh, bl) = (a >> 16, a & 0xffff, b >> 16, b & 0xffff);
+    let (hh, hl, lh, ll) = (ah * bh, ah * bl, al * bh, al * bl);
+    // The middle column: (hl mod 2^16) + (lh mod 2^16) + (ll >> 16) < 3 2^16, no overflow.
+    let mid = (hl & 0xffff) + (lh & 0xffff) + (ll >> 16);
+    hh + (hl >> 16) + (lh >> 16) + (mid >> 16)
+}
+
 /// Draws an index from integer `weights` with one random `u32`: the first index whose running
 /// sum exceeds `coin * sum / 2^32`. Zero weights are never drawn (unless all are zero: 0).
 pub fn sample_weights(weights: &[u32], coin: u32) -> usize {
     let total = weights.iter().fold(0u32, |s, &w| s.wrapping_add(w));
-    let target = ((u64::from(coin) * u64::from(total)) >> 32) as u32;
+    let target = mul_hi(coin, total);
     let mut cdf = 0u32;
     for (i, &w) in weights.iter().enumerate() {
         cdf = cdf.wrapping_add(w);

@@ -8,7 +8,8 @@ use runtime::arch::dsp::{smlad_ref, sxtb16_ref, sxtb16_ror8_ref};
 use runtime::int_kernels::{
     batch_stride, layout_index, linear_batch, linear_dsp, linear_quads, linear_ref, to_row_quads, Sum, LANES,
 };
-use runtime::quant::{hidden, requant_halves, requant_wide};
+use runtime::quant::{hidden, mul_hi_halves, requant_halves, requant_wide, Softmax};
+use runtime::tables::EXP2_Q23;
 use runtime::Pcg32;
 
 /// A layer with random weights in [-127, 127], biases and inputs of full range.
@@ -120,6 +121,33 @@ fn requant_halves_equals_requant_wide_on_the_corners() {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mul_hi_halves_is_the_high_word(a in any::<u32>(), b in any::<u32>()) {
+        prop_assert_eq!(mul_hi_halves(a, b), ((u64::from(a) * u64::from(b)) >> 32) as u32);
+    }
+
+    /// The softmax weight (early exit at the gap limit, then either product) equals the
+    /// definition computed in 64 bits; the M0's halves equal the wide product below the limit.
+    #[test]
+    fn softmax_weights_follow_the_definition(milli in 1u32..=100_000, gap in any::<u32>(), small in any::<bool>()) {
+        let sm = Softmax::new(milli);
+        let factor = u64::from(((1_549_082_005u64 * 16_000 / u64::from(milli) + (1 << 13)) >> 14) as u32);
+        let gap = if small { gap % 200_000 } else { gap };
+        let e = (u64::from(gap) * factor) >> 16;
+        let want = if e >= 24 << 16 {
+            1
+        } else {
+            let (n, f) = ((e >> 16) as u32, (e & 0xffff) as u32);
+            let (hi, lo) = (EXP2_Q23[(f >> 10) as usize], EXP2_Q23[(f >> 10) as usize + 1]);
+            ((hi - (((hi - lo) * (f & 0x3ff) + 512) >> 10)) >> n).max(1)
+        };
+        prop_assert_eq!(sm.weight(gap), want);
+        if e < 24 << 16 {
+            prop_assert_eq!(sm.exponent_halves(gap), e as u32);
+            prop_assert_eq!(sm.exponent_wide(gap), e as u32);
+        }
+    }
 
     #[test]
     fn requant_halves_equals_requant_wide(acc in any::<i32>(), m in 0..=i32::MAX) {
