@@ -21,6 +21,11 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let target = env::var("TARGET").unwrap();
 
+    // ARMv7-M cores (M3, M4F) have an MPU for the stack guard (src/lib.rs).
+    println!("cargo::rustc-check-cfg=cfg(has_mpu)");
+    if target.starts_with("thumbv7") {
+        println!("cargo::rustc-cfg=has_mpu");
+    }
     let board = if env::var_os("CARGO_FEATURE_NRF52840").is_some() {
         "nrf52840"
     } else if target.starts_with("thumbv6m") {

@@ -38,6 +38,34 @@ pub mod model {
     pub static BYTES: &[u8] = &ALIGNED.bytes;
 }
 
+/// Makes the 4 KB below the start of RAM a no-access MPU region, so that a stack overflow
+/// faults at once. flip-link puts the stack at the bottom of RAM; on a real board the
+/// addresses below are unmapped and fault by themselves, but QEMU's mps2 boards map memory
+/// there, so without this guard an overflowing stack would write on into it and hang. Cores
+/// with an MPU only (ARMv7-M: the M3 and M4F); on the M0 below RAM already faults.
+pub fn stack_guard() {
+    #[cfg(has_mpu)]
+    {
+        /// The start of RAM on every board here (memory/*.x).
+        const RAM_START: u32 = 0x2000_0000;
+        let mpu = cortex_m::peripheral::MPU::PTR;
+        // SAFETY: called once at start-up, before anything else touches the MPU; the region
+        // covers no memory the program uses (it lies below RAM), and PRIVDEFENA keeps the
+        // default memory map for everything else.
+        unsafe {
+            (*mpu).rnr.write(0);
+            // The region's base, aligned to its size.
+            (*mpu).rbar.write(RAM_START - 4096);
+            // RASR: XN, AP = 000 (no access), SIZE = 11 (2^(11 + 1) = 4 KB), ENABLE.
+            (*mpu).rasr.write((1 << 28) | (11 << 1) | 1);
+            // CTRL: PRIVDEFENA | ENABLE.
+            (*mpu).ctrl.write((1 << 2) | 1);
+        }
+        cortex_m::asm::dsb();
+        cortex_m::asm::isb();
+    }
+}
+
 /// A fault or panic on the host is a failed run: log what we know and leave with `code`.
 fn fail(code: i32) -> ! {
     exit(code)

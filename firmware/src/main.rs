@@ -12,6 +12,7 @@ const CFG: SampleConfig = SampleConfig::DEFAULT;
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
+    firmware::stack_guard();
     // The build script decoded and checked the model and wrote down where everything lies;
     // this only slices the bytes (a mismatch means the map is not this model's).
     let Ok(model) = Model::from_map(model::BYTES, &model::MAP) else {

@@ -42,6 +42,7 @@ fn mark(f: extern "C" fn()) {
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
+    firmware::stack_guard();
     firmware::stack::paint();
     let Ok(model) = Model::from_map(model::BYTES, &model::MAP) else { exit(1) };
     let Ok(net) = model::net(&model) else { exit(1) };

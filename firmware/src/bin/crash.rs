@@ -20,6 +20,7 @@ fn recurse(depth: u32, sink: &mut [u32; 64]) -> u32 {
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
+    firmware::stack_guard();
     if option_env!("CRASH") == Some("overflow") {
         defmt::println!("overflowing the stack");
         let n = recurse(0, &mut [0; 64]);
