@@ -50,6 +50,14 @@ pub struct TrainConfig {
     pub n_embd: usize,
     /// Hidden layer width.
     pub n_hidden: usize,
+    /// Hidden layers of a flat MLP (the first reads every position; the others are
+    /// `n_hidden -> n_hidden`). 1 is Bengio's MLP.
+    pub n_layers: usize,
+    /// 0: a flat MLP. `m >= 2`: the WaveNet-style hierarchy, each hidden layer concatenating
+    /// `m` consecutive positions (`block_size` must be a power of `m`).
+    pub merge: usize,
+    /// Batch norm after each hidden linear layer (folded into it at export).
+    pub batch_norm: bool,
     /// Minibatch size (the neural bigram always uses the full batch).
     pub batch_size: usize,
     /// Optimisation steps.
@@ -107,6 +115,9 @@ impl TrainConfig {
             block_size: 3,
             n_embd: 10,
             n_hidden: 200,
+            n_layers: 1,
+            merge: 0,
+            batch_norm: false,
             // Batch 64 at lr 0.2 (twice the lecture's 32 at 0.1): dev 2.091 vs 2.100 on the
             // classic names.txt after the same 200k steps, with the lecture's decay points.
             batch_size: 64,
@@ -160,6 +171,27 @@ impl TrainConfig {
             ensure!(self.n_embd >= 1, "n_embd must be at least 1 (got {})", self.n_embd);
             ensure!(self.n_hidden >= 1, "n_hidden must be at least 1 (got {})", self.n_hidden);
             ensure!(self.batch_size >= 1, "batch_size must be at least 1");
+            ensure!(self.n_layers >= 1, "n_layers must be at least 1 (got {})", self.n_layers);
+            ensure!(self.merge != 1, "merge must be 0 (a flat MLP) or at least 2 (got 1)");
+            if self.merge >= 2 {
+                let mut p = self.block_size;
+                while p > 1 && p.is_multiple_of(self.merge) {
+                    p /= self.merge;
+                }
+                ensure!(
+                    p == 1 && self.block_size > 1,
+                    "with merge {m}, block_size must be a power of {m} (got {})",
+                    self.block_size,
+                    m = self.merge
+                );
+                ensure!(self.n_layers == 1, "n_layers is for flat MLPs; with merge the depth is log_merge(block_size)");
+            }
+            ensure!(
+                self.n_layers < runtime::MAX_LAYERS
+                    && (self.merge < 2 || self.block_size <= 1 << (runtime::MAX_LAYERS - 1)),
+                "at most {} layers fit a model file (logits included)",
+                runtime::MAX_LAYERS
+            );
         }
         ensure!(self.lr.is_finite() && self.lr > 0.0, "lr must be a positive number (got {})", self.lr);
         ensure!(self.smoothing >= 0.0, "smoothing must be >= 0 (got {})", self.smoothing);

@@ -4,7 +4,7 @@
 
 use crate::model::mlp::MlpConfig;
 use crate::model::Params;
-use runtime::{FloatBody, FloatLinear, FloatModel, Model, Network, Quant, Scratch};
+use runtime::{FloatBody, FloatModel, Model, Network, Quant, Scratch};
 
 /// What is being exported, with its weights in the trainer's layout.
 #[derive(Clone, Debug)]
@@ -51,19 +51,7 @@ pub fn float_model(vocab: &str, source: &Source) -> anyhow::Result<FloatModel> {
             FloatModel { vocab: vocab.into(), block_size: 1, body: FloatBody::Bigram { table: table.to_vec() } }
         }
         Source::Mlp { shape, params } => {
-            let (h, n_in, v) = (shape.n_hidden, shape.block_size * shape.n_embd, shape.vocab_size);
-            let layers = vec![
-                FloatLinear {
-                    n_merge: shape.block_size,
-                    w: transpose(&params.get("W1")?.values, n_in, h),
-                    b: params.get("b1")?.values.clone(),
-                },
-                FloatLinear {
-                    n_merge: 1,
-                    w: transpose(&params.get("W2")?.values, h, v),
-                    b: params.get("b2")?.values.clone(),
-                },
-            ];
+            let layers = shape.folded(params)?;
             let c = params.get("C")?.values.clone();
             FloatModel {
                 vocab: vocab.into(),

@@ -83,6 +83,16 @@ pub struct Overrides {
     /// MLP hidden width [default: 200].
     #[arg(long)]
     pub n_hidden: Option<usize>,
+    /// Hidden layers of a flat MLP [default: 1].
+    #[arg(long)]
+    pub n_layers: Option<usize>,
+    /// WaveNet-style hierarchy: each hidden layer merges this many consecutive positions (0: a
+    /// flat MLP) [default: 0].
+    #[arg(long)]
+    pub merge: Option<usize>,
+    /// Batch norm after each hidden layer, folded into it at export [default: false].
+    #[arg(long)]
+    pub batch_norm: Option<bool>,
     /// Minibatch size [default: 64].
     #[arg(long)]
     pub batch_size: Option<usize>,
@@ -118,7 +128,8 @@ impl Overrides {
         macro_rules! set {
             ($($f:ident),*) => { $(if let Some(v) = &self.$f { cfg.$f = v.clone(); })* };
         }
-        set!(data, seed, smoothing, block_size, n_embd, n_hidden, batch_size, steps, lr, lr_decay, lr_milestones);
+        set!(data, seed, smoothing, block_size, n_embd, n_hidden, n_layers, merge, batch_norm, batch_size, steps);
+        set!(lr, lr_decay, lr_milestones);
         set!(scaled_init, weight_decay, eval_every, checkpoint_every);
         cfg.skip_bad_lines |= self.skip_bad_lines;
         cfg.dedup |= self.dedup;

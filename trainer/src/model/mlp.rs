@@ -1,23 +1,40 @@
-//! Bengio et al. 2003: embedding table, concatenated context, tanh hidden layer, logits.
+//! The MLP family: an embedding table, then a stack of linear layers over the context's
+//! positions, tanh between them, logits at the end. Bengio et al. 2003 is the one-hidden-layer
+//! case (all positions concatenated, tanh, logits); the lectures' deeper MLP adds hidden
+//! layers; the WaveNet-style hierarchy concatenates `merge` consecutive positions per layer
+//! (`FlattenConsecutive`), so that the context is read in a tree. Optional batch norm after
+//! each hidden linear layer is folded into that layer at export, so the runtime still only
+//! runs embedding, linear, tanh and softmax.
+//!
+//! Parameter names: `C`, then `W{k}`, `b{k}` for layer `k = 1..` (`[n_in, n_out]`, Burn's
+//! layout) and, with batch norm, `bn{k}.gamma`, `bn{k}.beta`, `bn{k}.mean`, `bn{k}.var`. The
+//! one-hidden-layer MLP's names are `C, W1, b1, W2, b2`, as before the stack existed.
 
 use super::fused::{tanh, FusedOps};
-use super::{host, randn, Net, Params};
+use super::{host, randn, HostTensor, Net, Params};
 use crate::config::TrainConfig;
-use burn::module::{Module, Param};
+use burn::module::{Module, Param, RunningState};
+use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
+
+/// One linear layer of the stack, with its batch norm if any.
+#[derive(Module, Debug)]
+pub struct Layer<B: Backend> {
+    /// `[n_in, n_out]`.
+    pub w: Param<Tensor<B, 2>>,
+    /// `[n_out]`.
+    pub b: Param<Tensor<B, 1>>,
+    pub bn: Option<BatchNorm<B>>,
+}
 
 #[derive(Module, Debug)]
 pub struct Mlp<B: Backend> {
     /// `[vocab, n_embd]` embedding table.
     pub c: Param<Tensor<B, 2>>,
-    /// `[block_size * n_embd, n_hidden]`.
-    pub w1: Param<Tensor<B, 2>>,
-    /// `[n_hidden]`.
-    pub b1: Param<Tensor<B, 1>>,
-    /// `[n_hidden, vocab]`.
-    pub w2: Param<Tensor<B, 2>>,
-    /// `[vocab]`.
-    pub b2: Param<Tensor<B, 1>>,
+    pub layers: Vec<Layer<B>>,
+    /// Each layer's `n_merge` (positions concatenated).
+    #[module(skip)]
+    pub merges: Vec<usize>,
 }
 
 /// The shapes of an MLP.
@@ -27,47 +44,153 @@ pub struct MlpConfig {
     pub block_size: usize,
     pub n_embd: usize,
     pub n_hidden: usize,
+    /// Hidden layers of a flat stack (`merge == 0`).
+    pub n_layers: usize,
+    /// 0: the first layer concatenates every position; `m >= 2`: each layer merges `m`.
+    pub merge: usize,
+    pub batch_norm: bool,
 }
+
+/// Batch norm's epsilon (Burn's and PyTorch's default); the export folds with the same.
+pub const BN_EPSILON: f64 = 1e-5;
 
 impl MlpConfig {
     pub fn new(cfg: &TrainConfig, vocab_size: usize) -> Self {
-        Self { vocab_size, block_size: cfg.block_size, n_embd: cfg.n_embd, n_hidden: cfg.n_hidden }
-    }
-
-    /// Initial weights. Scaled: W1 x (5/3)/sqrt(fan_in) (Kaiming for tanh), b1 x 0.01,
-    /// W2 x 0.01 and b2 = 0 (so the first logits are near uniform). Plain: all N(0, 1).
-    pub fn init_params(&self, scaled: bool, rng: &mut runtime::Pcg32) -> Params {
-        let n_in = self.block_size * self.n_embd;
-        let (v, h) = (self.vocab_size, self.n_hidden);
-        let mut t = |name: &str, shape: Vec<usize>, scale: f32| {
-            let n = shape.iter().product();
-            let values = randn(rng, n).into_iter().map(|x| x * scale).collect();
-            super::HostTensor { name: name.into(), shape, values }
-        };
-        let gain = if scaled { (5.0 / 3.0) / (n_in as f32).sqrt() } else { 1.0 };
-        let small = if scaled { 0.01 } else { 1.0 };
-        let zero = if scaled { 0.0 } else { 1.0 };
-        Params {
-            tensors: vec![
-                t("C", vec![v, self.n_embd], 1.0),
-                t("W1", vec![n_in, h], gain),
-                t("b1", vec![h], small),
-                t("W2", vec![h, v], small),
-                t("b2", vec![v], zero),
-            ],
+        Self {
+            vocab_size,
+            block_size: cfg.block_size,
+            n_embd: cfg.n_embd,
+            n_hidden: cfg.n_hidden,
+            n_layers: cfg.n_layers.max(1),
+            merge: cfg.merge,
+            batch_norm: cfg.batch_norm,
         }
     }
 
+    /// The layer stack as `(n_merge, n_out)`, the last layer the logits.
+    pub fn layers(&self) -> Vec<(usize, usize)> {
+        let mut out = vec![];
+        if self.merge >= 2 {
+            let mut positions = self.block_size;
+            while positions > 1 {
+                out.push((self.merge, self.n_hidden));
+                positions /= self.merge;
+            }
+        } else {
+            out.push((self.block_size, self.n_hidden));
+            out.extend(std::iter::repeat_n((1, self.n_hidden), self.n_layers.saturating_sub(1)));
+        }
+        out.push((1, self.vocab_size));
+        out
+    }
+
+    /// Inputs of each layer: `n_merge` times the features entering it.
+    pub fn n_ins(&self) -> Vec<usize> {
+        let mut features = self.n_embd;
+        self.layers()
+            .iter()
+            .map(|&(n_merge, n_out)| {
+                let n_in = n_merge * features;
+                features = n_out;
+                n_in
+            })
+            .collect()
+    }
+
+    /// Initial weights. Scaled: each hidden W x (5/3)/sqrt(fan_in) (Kaiming for tanh), b x
+    /// 0.01, the last W x 0.01 and b = 0 (so the first logits are near uniform); batch norm
+    /// starts as the identity. Plain: all N(0, 1).
+    pub fn init_params(&self, scaled: bool, rng: &mut runtime::Pcg32) -> Params {
+        let mut t = |name: String, shape: Vec<usize>, scale: f32| {
+            let n = shape.iter().product();
+            let values = randn(rng, n).into_iter().map(|x| x * scale).collect();
+            HostTensor { name, shape, values }
+        };
+        let mut tensors = vec![t("C".into(), vec![self.vocab_size, self.n_embd], 1.0)];
+        let layers = self.layers();
+        let last = layers.len();
+        for (k, (&(_, n_out), n_in)) in layers.iter().zip(self.n_ins()).enumerate().map(|(i, x)| (i + 1, x)) {
+            let hidden = k < last;
+            let gain = match (scaled, hidden) {
+                (false, _) => 1.0,
+                (true, true) => (5.0 / 3.0) / (n_in as f32).sqrt(),
+                (true, false) => 0.01,
+            };
+            let bias = match (scaled, hidden) {
+                (false, _) => 1.0,
+                (true, true) => 0.01,
+                (true, false) => 0.0,
+            };
+            tensors.push(t(format!("W{k}"), vec![n_in, n_out], gain));
+            tensors.push(t(format!("b{k}"), vec![n_out], bias));
+            if hidden && self.batch_norm {
+                let constant = |name: String, v: f32| HostTensor { name, shape: vec![n_out], values: vec![v; n_out] };
+                tensors.push(constant(format!("bn{k}.gamma"), 1.0));
+                tensors.push(constant(format!("bn{k}.beta"), 0.0));
+                tensors.push(constant(format!("bn{k}.mean"), 0.0));
+                tensors.push(constant(format!("bn{k}.var"), 1.0));
+            }
+        }
+        Params { tensors }
+    }
+
     pub fn load<B: Backend>(&self, p: &Params, device: &B::Device) -> anyhow::Result<Mlp<B>> {
-        let n_in = self.block_size * self.n_embd;
-        let (v, h) = (self.vocab_size, self.n_hidden);
+        let layers = self.layers();
+        let last = layers.len();
+        let mut out = vec![];
+        for (k, (&(_, n_out), n_in)) in layers.iter().zip(self.n_ins()).enumerate().map(|(i, x)| (i + 1, x)) {
+            let bn = if k < last && self.batch_norm {
+                let mut bn: BatchNorm<B> = BatchNormConfig::new(n_out).with_epsilon(BN_EPSILON).init(device);
+                bn.gamma = Param::from_tensor(p.tensor(&format!("bn{k}.gamma"), [n_out], device)?);
+                bn.beta = Param::from_tensor(p.tensor(&format!("bn{k}.beta"), [n_out], device)?);
+                bn.running_mean = RunningState::new(p.tensor(&format!("bn{k}.mean"), [n_out], device)?);
+                bn.running_var = RunningState::new(p.tensor(&format!("bn{k}.var"), [n_out], device)?);
+                Some(bn)
+            } else {
+                None
+            };
+            out.push(Layer {
+                w: Param::from_tensor(p.tensor(&format!("W{k}"), [n_in, n_out], device)?),
+                b: Param::from_tensor(p.tensor(&format!("b{k}"), [n_out], device)?),
+                bn,
+            });
+        }
         Ok(Mlp {
-            c: Param::from_tensor(p.tensor("C", [v, self.n_embd], device)?),
-            w1: Param::from_tensor(p.tensor("W1", [n_in, h], device)?),
-            b1: Param::from_tensor(p.tensor("b1", [h], device)?),
-            w2: Param::from_tensor(p.tensor("W2", [h, v], device)?),
-            b2: Param::from_tensor(p.tensor("b2", [v], device)?),
+            c: Param::from_tensor(p.tensor("C", [self.vocab_size, self.n_embd], device)?),
+            layers: out,
+            merges: layers.iter().map(|l| l.0).collect(),
         })
+    }
+
+    /// The layers as the runtime's file describes them (`w` `[n_out, n_in]` row-major), batch
+    /// norm folded into each hidden layer:
+    /// `w' = w gamma / s`, `b' = (b - mean) gamma / s + beta`, `s = sqrt(var + eps)`.
+    pub fn folded(&self, p: &Params) -> anyhow::Result<Vec<runtime::FloatLinear>> {
+        let layers = self.layers();
+        let last = layers.len();
+        let mut out = vec![];
+        for (k, (&(n_merge, n_out), n_in)) in layers.iter().zip(self.n_ins()).enumerate().map(|(i, x)| (i + 1, x)) {
+            let w = &p.get(&format!("W{k}"))?.values;
+            let b = &p.get(&format!("b{k}"))?.values;
+            anyhow::ensure!(
+                w.len() == n_in * n_out && b.len() == n_out,
+                "W{k}/b{k} do not have the configuration's shape; the checkpoint belongs to another configuration"
+            );
+            let (mut wt, mut bt) = (crate::export::transpose(w, n_in, n_out), b.clone());
+            if k < last && self.batch_norm {
+                let get = |name: &str| p.get(&format!("bn{k}.{name}")).map(|t| t.values.clone());
+                let (gamma, beta, mean, var) = (get("gamma")?, get("beta")?, get("mean")?, get("var")?);
+                for (i, (row, bias)) in wt.chunks_exact_mut(n_in).zip(bt.iter_mut()).enumerate() {
+                    let g = f64::from(gamma[i]) / (f64::from(var[i]) + BN_EPSILON).sqrt();
+                    for v in row.iter_mut() {
+                        *v = (f64::from(*v) * g) as f32;
+                    }
+                    *bias = ((f64::from(*bias) - f64::from(mean[i])) * g + f64::from(beta[i])) as f32;
+                }
+            }
+            out.push(runtime::FloatLinear { n_merge, w: wt, b: bt });
+        }
+        Ok(out)
     }
 }
 
@@ -76,23 +199,40 @@ impl<B: FusedOps> Net<B> for Mlp<B> {
         let [n, block_size] = x.dims();
         let [_, n_embd] = self.c.dims();
         let emb = self.c.val().select(0, x.reshape([n * block_size])); // [n * block, n_embd]
-        let emb = emb.reshape([n, block_size * n_embd]); // [n, block * n_embd]
-        let pre = emb.matmul(self.w1.val()) + self.b1.val().unsqueeze::<2>(); // [n, n_hidden]
-
-        // One fused op with a one-pass backward (see tanh.rs for what it saves).
-        let h = tanh(pre);
-        h.matmul(self.w2.val()) + self.b2.val().unsqueeze::<2>() // [n, vocab]
+                                                                       // [n, positions, features]; each layer concatenates `n_merge` consecutive positions.
+        let mut h = emb.reshape([n, block_size, n_embd]);
+        let last = self.layers.len().saturating_sub(1);
+        for (k, (layer, &m)) in self.layers.iter().zip(self.merges.iter()).enumerate() {
+            let [_, positions, features] = h.dims();
+            let (p, f) = (positions / m.max(1), features * m.max(1));
+            let z = h.reshape([n * p, f]).matmul(layer.w.val()) + layer.b.val().unsqueeze::<2>(); // [n p, out]
+            if k == last {
+                return z;
+            }
+            let z = match &layer.bn {
+                Some(bn) => bn.forward(z),
+                None => z,
+            };
+            // One fused op with a one-pass backward (see fused.rs for what it saves).
+            let out = z.dims()[1];
+            h = tanh(z).reshape([n, p, out]);
+        }
+        // Only a stack without layers gets here (none is ever built): the features as they are.
+        h.reshape([n, block_size * n_embd])
     }
 
     fn params(&self) -> Params {
-        Params {
-            tensors: vec![
-                host("C", self.c.val()),
-                host("W1", self.w1.val()),
-                host("b1", self.b1.val()),
-                host("W2", self.w2.val()),
-                host("b2", self.b2.val()),
-            ],
+        let mut tensors = vec![host("C", self.c.val())];
+        for (k, layer) in self.layers.iter().enumerate().map(|(i, l)| (i + 1, l)) {
+            tensors.push(host(&format!("W{k}"), layer.w.val()));
+            tensors.push(host(&format!("b{k}"), layer.b.val()));
+            if let Some(bn) = &layer.bn {
+                tensors.push(host(&format!("bn{k}.gamma"), bn.gamma.val()));
+                tensors.push(host(&format!("bn{k}.beta"), bn.beta.val()));
+                tensors.push(host(&format!("bn{k}.mean"), bn.running_mean.value()));
+                tensors.push(host(&format!("bn{k}.var"), bn.running_var.value()));
+            }
         }
+        Params { tensors }
     }
 }

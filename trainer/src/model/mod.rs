@@ -52,9 +52,10 @@ impl Params {
             .ok_or_else(|| anyhow::anyhow!("checkpoint has no tensor {name}; it was written by another model kind"))
     }
 
-    /// Number of parameters.
+    /// Number of parameters (batch norm's running statistics are state, not parameters).
     pub fn count(&self) -> usize {
-        self.tensors.iter().map(|t| t.values.len()).sum()
+        let state = |name: &str| name.ends_with(".mean") || name.ends_with(".var");
+        self.tensors.iter().filter(|t| !state(&t.name)).map(|t| t.values.len()).sum()
     }
 
     /// Tensor `name` on `device`, checking its shape.
