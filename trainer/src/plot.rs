@@ -167,3 +167,46 @@ pub fn bigram_heatmap(path: &Path, counts: &[Vec<u64>], vocab: &str) -> anyhow::
         Ok(())
     })
 }
+
+/// One model on the size/quality frontier.
+#[derive(Clone, Debug)]
+pub struct FrontierPoint {
+    pub label: String,
+    pub bytes: f64,
+    pub dev_loss: f64,
+    /// Drawn as a reference (hollow, not ours).
+    pub reference: bool,
+}
+
+/// Dev loss against model-file bytes (log scale), one labelled point per model.
+pub fn frontier(path: &Path, points: &[FrontierPoint]) -> anyhow::Result<()> {
+    let lx = |b: f64| b.max(1.0).log10();
+    let x0 = points.iter().map(|p| lx(p.bytes)).fold(f64::INFINITY, f64::min) - 0.1;
+    let x1 = points.iter().map(|p| lx(p.bytes)).fold(f64::NEG_INFINITY, f64::max) + 0.3;
+    let y0 = points.iter().map(|p| p.dev_loss).fold(f64::INFINITY, f64::min) - 0.02;
+    let y1 = points.iter().map(|p| p.dev_loss).fold(f64::NEG_INFINITY, f64::max) + 0.02;
+    png(path, (1000, 600), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption("Dev loss against model-file size (names.txt, seed 42)", (FONT, 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x0..x1.max(x0 + 1e-9), y0..y1.max(y0 + 1e-9))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("log10 bytes of the model file")
+            .y_desc("dev loss (nats)")
+            .label_style((FONT, 14))
+            .draw()
+            .map_err(err)?;
+        for p in points {
+            let (x, y) = (lx(p.bytes), p.dev_loss);
+            let color = if p.reference { RED } else { BLUE };
+            let style = if p.reference { color.stroke_width(2) } else { color.filled() };
+            chart.draw_series(std::iter::once(Circle::new((x, y), 5, style))).map_err(err)?;
+            chart.draw_series(std::iter::once(Text::new(p.label.clone(), (x + 0.02, y), (FONT, 13)))).map_err(err)?;
+        }
+        Ok(())
+    })
+}
