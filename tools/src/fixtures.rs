@@ -51,8 +51,12 @@ pub fn fixture_dir() -> PathBuf {
 pub fn config() -> TrainConfig {
     TrainConfig {
         data: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/names.txt"),
+        block_size: 3,
         n_embd: 4,
         n_hidden: 16,
+        batch_size: 64,
+        lr: 0.2,
+        weight_decay: 0.0,
         steps: 2000,
         lr_milestones: vec![1500],
         ..TrainConfig::preset(ModelChoice::Mlp, Preset::Default)

@@ -1,13 +1,14 @@
 //! Trainer speed, printed as a table (no timing assertions anywhere: these machines are noisy).
 //!
-//! 1. steps/s of the default MLP shape (block 3, n_embd 10, n_hidden 200) at several batch
+//! 1. steps/s of the lecture's MLP shape (block 3, n_embd 10, n_hidden 200) at several batch
 //!    sizes on each CPU backend compiled in, with exactly the training loop's per-step work
 //!    (sample a minibatch, forward, read the loss, backward, SGD step);
 //! 2. wall time (training only, evaluation excluded) for the default recipe and for the
 //!    lecture's recipe to first reach dev <= 2.11, evaluated every 2,000 steps.
 //!
-//! Uses the classic `../shared/data/names.txt` when present (the reference figures are on it),
-//! else the project's `data/names.txt`. `cargo bench -p trainer [--features ndarray]`.
+//! Reads the project's `data/names.txt`, or the word list named by `BENCH_DATA` (the
+//! reference figures are on the lectures' classic names.txt: `BENCH_DATA=names-classic.txt`).
+//! `cargo bench -p trainer [--features ndarray]`.
 
 use burn::module::AutodiffModule;
 use burn::prelude::*;
@@ -30,8 +31,7 @@ struct Data {
 
 fn load() -> Data {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let shared = root.join("../shared/data/names.txt");
-    let path = if shared.exists() { shared } else { root.join("data/names.txt") };
+    let path = std::env::var_os("BENCH_DATA").map_or_else(|| root.join("data/names.txt"), PathBuf::from);
     let ds = Dataset::load(&path).expect("dataset loads");
     let s = ds.split(42);
     Data {
@@ -49,7 +49,8 @@ fn model<B: Backend>(cfg: &TrainConfig, vocab_size: usize, device: &B::Device) -
 
 /// Steps per second over `steps` steps after `warmup` steps.
 fn steps_per_second<B: AutodiffBackend + FusedOps>(d: &Data, batch: usize, device: &B::Device) -> f64 {
-    let cfg = TrainConfig::preset(ModelChoice::Mlp, Preset::Default);
+    // The lecture's shape (11,897 parameters), the model PyTorch's figure is for.
+    let cfg = TrainConfig::preset(ModelChoice::Mlp, Preset::Lecture);
     let mut m = model::<B>(&cfg, d.vocab_size, device);
     let mut optim = sgd::<B, Mlp<B>>(&cfg);
     let mut batcher = Batcher::<B>::new(&d.train, batch, false, device);
@@ -137,9 +138,10 @@ fn main() {
     }
     println!("\n| recipe (flex) | steps to dev <= 2.11 | training seconds | dev then |");
     println!("|---|---|---|---|");
-    let default = TrainConfig::preset(ModelChoice::Mlp, Preset::Default);
-    let lecture = TrainConfig { batch_size: 32, lr: 0.1, ..default.clone() };
-    for (label, cfg) in [("default: batch 64, lr 0.2", &default), ("lecture: batch 32, lr 0.1", &lecture)] {
+    // Both on the lecture's shape: what batch 64 at lr 0.2 buys over the lecture's schedule.
+    let lecture = TrainConfig::preset(ModelChoice::Mlp, Preset::Lecture);
+    let doubled = TrainConfig { batch_size: 64, lr: 0.2, lr_milestones: vec![100_000, 150_000], ..lecture.clone() };
+    for (label, cfg) in [("batch 64, lr 0.2", &doubled), ("lecture: batch 32, lr 0.1", &lecture)] {
         let dev = burn::backend::flex::FlexDevice;
         match time_to_dev::<burn::backend::Autodiff<burn::backend::Flex>>(&d, cfg, 2.11, &dev) {
             Some((steps, secs, dv)) => println!("| {label} | {steps} | {secs:.1} | {dv:.4} |"),

@@ -199,6 +199,10 @@ where
     O: Optimizer<M, B>,
 {
     let (x, y) = batcher.next(rng);
+    if model.dropout() > 0.0 {
+        // The dropout masks of this step, from the run's RNG: reproducible, and resumable.
+        B::seed(&batcher.device, u64::from(rng.next_u32()) << 32 | u64::from(rng.next_u32()));
+    }
     let loss = loss_of(&model, x, y);
     let value: f32 = loss.clone().into_scalar().elem();
     let grads = GradientsParams::from_grads(loss.backward(), &model);

@@ -247,6 +247,8 @@ fn bad_datasets_name_the_problem() {
     assert!(err.contains("cannot read dataset"), "{err}");
     let err = fail(&["train", "--model", "mlp", "--n-embd", "0", "--out", out.to_str().unwrap()]);
     assert!(err.contains("n_embd must be at least 1"), "{err}");
+    let err = fail(&["train", "--model", "mlp", "--dropout", "1", "--out", out.to_str().unwrap()]);
+    assert!(err.contains("dropout must be in [0, 1)"), "{err}");
 }
 
 #[test]

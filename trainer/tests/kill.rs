@@ -66,7 +66,8 @@ fn sigkill_during_training_and_export_never_breaks_the_run() {
 
 /// A run killed mid-way (SIGKILL, after some checkpoint) and resumed ends with exactly the
 /// weights of a run that was never interrupted: the checkpoint carries everything (weights,
-/// step, sampler state, losses), whenever the kill lands.
+/// step, sampler state, losses), whenever the kill lands. With dropout, so the masks are
+/// reproduced too.
 #[test]
 fn a_run_killed_mid_way_and_resumed_equals_an_uninterrupted_one_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();
@@ -97,6 +98,8 @@ fn a_run_killed_mid_way_and_resumed_equals_an_uninterrupted_one_bit_for_bit() {
             "100",
             "--eval-every",
             "500",
+            "--dropout",
+            "0.1",
         ]
         .map(String::from)
         .to_vec()

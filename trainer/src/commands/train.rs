@@ -30,7 +30,8 @@ pub struct RunSpec {
     /// Which model.
     #[arg(long, value_enum, default_value_t = ModelChoice::Mlp)]
     pub model: ModelChoice,
-    /// Starting settings for the MLP: `default` (the lecture's shape) or `large`.
+    /// Starting settings for the MLP, by the flash its int8 file may take (tiny 4 KB, default
+    /// 16 KB, large 64 KB), or the lectures' recipe.
     #[arg(long, value_enum, default_value_t = Preset::Default)]
     pub preset: Preset,
     /// TOML file with any TrainConfig fields (flags given on the command line win).
@@ -74,44 +75,47 @@ pub struct Overrides {
     /// Bigram: added to every pair count [default: 1].
     #[arg(long)]
     pub smoothing: Option<f64>,
-    /// MLP context length in symbols [default: 3; large: 8].
+    /// MLP context length in symbols [default: from the preset].
     #[arg(long)]
     pub block_size: Option<usize>,
-    /// MLP embedding width [default: 10; large: 24].
+    /// MLP embedding width [default: from the preset].
     #[arg(long)]
     pub n_embd: Option<usize>,
-    /// MLP hidden width [default: 200].
+    /// MLP hidden width [default: from the preset].
     #[arg(long)]
     pub n_hidden: Option<usize>,
     /// Hidden layers of a flat MLP [default: 1].
     #[arg(long)]
     pub n_layers: Option<usize>,
     /// WaveNet-style hierarchy: each hidden layer merges this many consecutive positions (0: a
-    /// flat MLP) [default: 0].
+    /// flat MLP) [default: from the preset].
     #[arg(long)]
     pub merge: Option<usize>,
     /// Batch norm after each hidden layer, folded into it at export [default: false].
     #[arg(long)]
     pub batch_norm: Option<bool>,
-    /// Minibatch size [default: 64].
+    /// Dropout after each hidden layer while training (0: none) [default: from the preset].
+    #[arg(long)]
+    pub dropout: Option<f64>,
+    /// Minibatch size [default: 64; lecture 32].
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Optimisation steps [default: mlp 200000, large 300000, nn-bigram 200].
+    /// Optimisation steps [default: mlp 200000, large 400000, nn-bigram 200].
     #[arg(long)]
     pub steps: Option<usize>,
-    /// Initial SGD learning rate [default: mlp 0.2, nn-bigram 50].
+    /// Initial SGD learning rate [default: mlp 0.2, lecture 0.1, nn-bigram 50].
     #[arg(long)]
     pub lr: Option<f64>,
     /// Factor applied to the learning rate at each milestone [default: 0.1].
     #[arg(long)]
     pub lr_decay: Option<f64>,
-    /// Steps from which the learning rate decays, comma-separated [default: 100000,150000].
+    /// Steps from which the learning rate decays, comma-separated [default: 100000,150000; large 200000,300000; lecture 100000].
     #[arg(long, value_delimiter = ',')]
     pub lr_milestones: Option<Vec<usize>>,
     /// Scaled (Kaiming-style) initialisation [default: true]; false gives plain N(0, 1).
     #[arg(long)]
     pub scaled_init: Option<bool>,
-    /// L2 regularisation (SGD weight decay; nn-bigram: reg * mean(W^2)) [default: 0, large 1e-4, nn-bigram 0.01].
+    /// L2 regularisation (SGD weight decay; nn-bigram: reg * mean(W^2)) [default: 1e-4, tiny and lecture 0, nn-bigram 0.01].
     #[arg(long)]
     pub weight_decay: Option<f64>,
     /// Evaluate the dev split every N steps (0: at the end) [default: 10000].
@@ -128,7 +132,10 @@ impl Overrides {
         macro_rules! set {
             ($($f:ident),*) => { $(if let Some(v) = &self.$f { cfg.$f = v.clone(); })* };
         }
-        set!(data, seed, smoothing, block_size, n_embd, n_hidden, n_layers, merge, batch_norm, batch_size, steps);
+        set!(
+            data, seed, smoothing, block_size, n_embd, n_hidden, n_layers, merge, batch_norm, dropout, batch_size,
+            steps
+        );
         set!(lr, lr_decay, lr_milestones);
         set!(scaled_init, weight_decay, eval_every, checkpoint_every);
         cfg.skip_bad_lines |= self.skip_bad_lines;
@@ -311,7 +318,7 @@ where
     let quiet = global.quiet || global.json;
     let (params, outcome, losses) = match cfg.model {
         ModelChoice::Mlp => {
-            let m = shape.load::<B>(&ck.params, device)?;
+            let m = shape.load::<B>(&ck.params, device)?.with_dropout(cfg.dropout);
             let (m, o) = training::train(m, &mut ck, &p.train, &p.dev, run, device, quiet)?;
             let l = split_losses(&burn::module::AutodiffModule::valid(&m), p, device);
             (m.params(), o, l)

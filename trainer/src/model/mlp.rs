@@ -14,7 +14,7 @@ use super::fused::{tanh, FusedOps};
 use super::{host, randn, HostTensor, Net, Params};
 use crate::config::TrainConfig;
 use burn::module::{Module, Param, RunningState};
-use burn::nn::{BatchNorm, BatchNormConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, DropoutConfig};
 use burn::prelude::*;
 
 /// One linear layer of the stack, with its batch norm if any.
@@ -35,6 +35,16 @@ pub struct Mlp<B: Backend> {
     /// Each layer's `n_merge` (positions concatenated).
     #[module(skip)]
     pub merges: Vec<usize>,
+    /// Dropout after each hidden layer's tanh, in training only (the autodiff backend).
+    #[module(skip)]
+    pub dropout: f64,
+}
+
+impl<B: Backend> Mlp<B> {
+    /// The same model with dropout `p` after each hidden layer while training.
+    pub fn with_dropout(self, p: f64) -> Self {
+        Self { dropout: p, ..self }
+    }
 }
 
 /// The shapes of an MLP.
@@ -159,6 +169,7 @@ impl MlpConfig {
             c: Param::from_tensor(p.tensor("C", [self.vocab_size, self.n_embd], device)?),
             layers: out,
             merges: layers.iter().map(|l| l.0).collect(),
+            dropout: 0.0,
         })
     }
 
@@ -195,6 +206,10 @@ impl MlpConfig {
 }
 
 impl<B: FusedOps> Net<B> for Mlp<B> {
+    fn dropout(&self) -> f64 {
+        self.dropout
+    }
+
     fn logits(&self, x: Tensor<B, 2, Int>) -> Tensor<B, 2> {
         let [n, block_size] = x.dims();
         let [_, n_embd] = self.c.dims();
@@ -215,7 +230,11 @@ impl<B: FusedOps> Net<B> for Mlp<B> {
             };
             // One fused op with a one-pass backward (see fused.rs for what it saves).
             let out = z.dims()[1];
-            h = tanh(z).reshape([n, p, out]);
+            // Burn's dropout acts only on the autodiff backend: evaluation and export see the
+            // plain layer. The mask comes from the backend's generator, which the training
+            // step seeds from the run's RNG (so a resumed run draws the same masks).
+            let a = DropoutConfig::new(self.dropout).init().forward(tanh(z));
+            h = a.reshape([n, p, out]);
         }
         // Only a stack without layers gets here (none is ever built): the features as they are.
         h.reshape([n, block_size * n_embd])

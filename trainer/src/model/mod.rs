@@ -20,6 +20,10 @@ pub trait Net<B: Backend>: Module<B> {
     }
     /// The weights, copied to the host (for checkpoints and export).
     fn params(&self) -> Params;
+    /// Dropout probability while training (0: none, and no random numbers drawn for it).
+    fn dropout(&self) -> f64 {
+        0.0
+    }
 }
 
 /// Summed cross-entropy (for exact means over a whole split).
