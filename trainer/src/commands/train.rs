@@ -84,7 +84,7 @@ pub struct Overrides {
     /// MLP hidden width [default: from the preset].
     #[arg(long)]
     pub n_hidden: Option<usize>,
-    /// Hidden layers of a flat MLP [default: 1].
+    /// Hidden layers of a flat MLP [default: 1; large 2].
     #[arg(long)]
     pub n_layers: Option<usize>,
     /// WaveNet-style hierarchy: each hidden layer merges this many consecutive positions (0: a
@@ -94,13 +94,13 @@ pub struct Overrides {
     /// Batch norm after each hidden layer, folded into it at export [default: false].
     #[arg(long)]
     pub batch_norm: Option<bool>,
-    /// Dropout after each hidden layer while training (0: none) [default: from the preset].
+    /// Dropout after each hidden layer while training (0: none) [default: 0; large 0.1].
     #[arg(long)]
     pub dropout: Option<f64>,
     /// Minibatch size [default: 64; lecture 32].
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Optimisation steps [default: mlp 200000, large 400000, nn-bigram 200].
+    /// Optimisation steps [default: mlp 200000, large 800000, nn-bigram 200].
     #[arg(long)]
     pub steps: Option<usize>,
     /// Initial SGD learning rate [default: mlp 0.2, lecture 0.1, nn-bigram 50].
@@ -109,13 +109,13 @@ pub struct Overrides {
     /// Factor applied to the learning rate at each milestone [default: 0.1].
     #[arg(long)]
     pub lr_decay: Option<f64>,
-    /// Steps from which the learning rate decays, comma-separated [default: 100000,150000; large 200000,300000; lecture 100000].
+    /// Steps from which the learning rate decays, comma-separated [default: 100000,150000; large 400000,600000; lecture 100000].
     #[arg(long, value_delimiter = ',')]
     pub lr_milestones: Option<Vec<usize>>,
     /// Scaled (Kaiming-style) initialisation [default: true]; false gives plain N(0, 1).
     #[arg(long)]
     pub scaled_init: Option<bool>,
-    /// L2 regularisation (SGD weight decay; nn-bigram: reg * mean(W^2)) [default: 1e-4, tiny and lecture 0, nn-bigram 0.01].
+    /// L2 regularisation (SGD weight decay; nn-bigram: reg * mean(W^2)) [default: 1e-4, lecture 0, nn-bigram 0.01].
     #[arg(long)]
     pub weight_decay: Option<f64>,
     /// Evaluate the dev split every N steps (0: at the end) [default: 10000].
