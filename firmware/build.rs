@@ -14,7 +14,7 @@ use std::{env, fs};
 
 /// (seed, temperature in thousandths, top_k): the same settings as `tools/src/fixtures.rs`.
 const SETTINGS: [(u64, u32, usize); 5] = [(42, 1000, 0), (7, 800, 5), (1, 0, 0), (3, 1500, 0), (5, 4000, 0)];
-const FIXTURES: [&str; 3] = ["tiny-f32.mkmr", "tiny-int8.mkmr", "tiny-accents-int8.mkmr"];
+const FIXTURES: [&str; 4] = ["tiny-f32.mkmr", "tiny-int8.mkmr", "tiny-accents-int8.mkmr", "tiny-wavenet-int8.mkmr"];
 
 fn main() {
     let here = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -149,7 +149,8 @@ fn write_expectations(here: &Path, out: &Path) {
         fs::copy(&path, out.join(f)).unwrap();
         writeln!(src, "pub static FIXTURE_{i}: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{f}\"));").unwrap();
     }
-    writeln!(src, "pub static FIXTURES: [&[u8]; 3] = [FIXTURE_0, FIXTURE_1, FIXTURE_2];").unwrap();
+    let all: Vec<String> = (0..FIXTURES.len()).map(|i| format!("FIXTURE_{i}")).collect();
+    writeln!(src, "pub static FIXTURES: [&[u8]; {}] = [{}];", FIXTURES.len(), all.join(", ")).unwrap();
     // (fixture index, seed, temperature in thousandths, top_k, names)
     writeln!(src, "pub static GOLDEN: &[(usize, u64, u32, usize, [&str; 20])] = &[").unwrap();
     for (i, f) in FIXTURES.iter().enumerate() {
@@ -178,7 +179,7 @@ fn write_expectations(here: &Path, out: &Path) {
             format!("({:#x}, {})", nll.sum.to_bits(), nll.count)
         })
         .collect();
-    writeln!(src, "pub static NLL: [(u64, usize); 3] = [{}];", nlls.join(", ")).unwrap();
+    writeln!(src, "pub static NLL: [(u64, usize); {}] = [{}];", FIXTURES.len(), nlls.join(", ")).unwrap();
 
     // The integer model's tanh and softmax weights on grids.
     let ts: Vec<String> = (-300..=300).map(|i| format!("{}", runtime::quant::tanh_q15((i * 109) as i16))).collect();

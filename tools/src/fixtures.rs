@@ -15,12 +15,25 @@ use trainer::export::{encode_model, Source};
 use trainer::model::mlp::MlpConfig;
 use trainer::model::Net;
 
-/// The fixture files, next to `golden.json`: the tiny MLP in both number formats, and its
-/// twin trained on a word list with two-byte symbols (`accented`), as an integer model.
-pub const FILES: [(&str, Quant, bool); 3] = [
-    ("tiny-f32.mkmr", Quant::F32, false),
-    ("tiny-int8.mkmr", Quant::Int8, false),
-    ("tiny-accents-int8.mkmr", Quant::Int8, true),
+/// Which tiny model a fixture holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The tiny MLP (3-symbol context, one hidden layer).
+    Plain,
+    /// Its twin trained on a word list with two-byte symbols (`accented`).
+    Accents,
+    /// The WaveNet-style layer stack: 4 symbols merged in pairs over two hidden layers, batch
+    /// norm folded in at export.
+    Wavenet,
+}
+
+/// The fixture files, next to `golden.json`: the tiny MLP in both number formats, its
+/// accented twin and the layer stack as integer models.
+pub const FILES: [(&str, Quant, Kind); 4] = [
+    ("tiny-f32.mkmr", Quant::F32, Kind::Plain),
+    ("tiny-int8.mkmr", Quant::Int8, Kind::Plain),
+    ("tiny-accents-int8.mkmr", Quant::Int8, Kind::Accents),
+    ("tiny-wavenet-int8.mkmr", Quant::Int8, Kind::Wavenet),
 ];
 
 /// Sampling settings the golden names are recorded for: (seed, temperature in thousandths,
@@ -80,24 +93,36 @@ pub fn accented(name: &str) -> String {
     out
 }
 
-/// Trains the tiny model (and its twin on accented names) and returns the fixture files.
+/// The layer-stack fixture's settings: 4 symbols merged in pairs, n_embd 4, n_hidden 10,
+/// batch norm.
+pub fn wavenet_config() -> TrainConfig {
+    TrainConfig { block_size: 4, merge: 2, n_hidden: 10, batch_norm: true, ..config() }
+}
+
+/// Trains the tiny models and returns the fixture files.
 pub fn train_models() -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
-    let plain = train(false)?;
-    let accents = train(true)?;
+    let plain = train(Kind::Plain)?;
+    let accents = train(Kind::Accents)?;
+    let wavenet = train(Kind::Wavenet)?;
     FILES
         .iter()
-        .map(|&(name, quant, accent)| {
-            let (vocab, params, shape) = if accent { &accents } else { &plain };
+        .map(|&(name, quant, kind)| {
+            let (vocab, params, shape) = match kind {
+                Kind::Plain => &plain,
+                Kind::Accents => &accents,
+                Kind::Wavenet => &wavenet,
+            };
             let card = "fixture: tiny MLP from tools/src/fixtures.rs (cargo run -p tools --bin make-fixtures)";
             Ok((name, encode_model(vocab, &Source::Mlp { shape: *shape, params }, quant, card)?.0))
         })
         .collect()
 }
 
-/// The tiny model trained on the first 1,000 names (accented or not): (vocab, weights, shape).
-fn train(accent: bool) -> anyhow::Result<(String, trainer::model::Params, MlpConfig)> {
+/// A tiny model trained on the first 1,000 names: (vocab, weights, shape).
+fn train(kind: Kind) -> anyhow::Result<(String, trainer::model::Params, MlpConfig)> {
     type B = Autodiff<Flex>;
-    let cfg = config();
+    let cfg = if kind == Kind::Wavenet { wavenet_config() } else { config() };
+    let accent = kind == Kind::Accents;
     let all = Dataset::load(&cfg.data)?;
     let words: Vec<String> = all.words.into_iter().take(1000).map(|w| if accent { accented(&w) } else { w }).collect();
     let ds = Dataset { vocab: trainer::data::Vocab::from_words(&words), words };
