@@ -10,8 +10,8 @@ use runtime::{generate, Model, Pcg32, SampleConfig, ScratchBuf, Stop};
 const N_NAMES: usize = 50;
 
 /// Built with `BENCH_PART=tanh` or `softmax`, the binary measures only that part of one
-/// symbol of the default MLP (200 tanh, a 27-way softmax and draw) instead of generation,
-/// in the embedded model's numbers (integer or f32).
+/// symbol of an MLP with 200 hidden units (200 tanh, a 27-way softmax and draw) instead of
+/// generation, in the embedded model's numbers (integer or f32).
 const PART: Option<&str> = option_env!("BENCH_PART");
 
 /// Marks the start of the measured region (the plugin looks up this symbol). The two markers
