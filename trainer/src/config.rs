@@ -33,6 +33,18 @@ pub enum Preset {
     Lecture,
 }
 
+/// How the learning rate falls over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    /// `lr`, multiplied by `lr_decay` at each of `lr_milestones` (the lectures' schedule).
+    #[default]
+    Step,
+    /// Half a cosine from `lr` at step 0 to `lr * lr_decay^2` at the last step (the step
+    /// schedule's final rate with two milestones).
+    Cosine,
+}
+
 /// Every setting of a training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -77,6 +89,8 @@ pub struct TrainConfig {
     /// extending a run with `--resume --steps N` keeps its schedule.
     pub lr_milestones: Vec<usize>,
     pub lr_decay: f64,
+    /// Step decay at the milestones, or a cosine over `steps`.
+    pub schedule: Schedule,
     /// Kaiming-style init: W1 scaled by (5/3)/sqrt(fan_in), small b1, W2 x 0.01, b2 = 0.
     /// Off: plain N(0, 1) for every parameter, as in the first lecture.
     pub scaled_init: bool,
@@ -134,6 +148,7 @@ impl TrainConfig {
             lr: 0.2,
             lr_milestones: vec![100_000, 150_000],
             lr_decay: 0.1,
+            schedule: Schedule::Step,
             scaled_init: true,
             weight_decay: 0.0,
             eval_every: 10_000,
@@ -202,10 +217,19 @@ impl TrainConfig {
         }
     }
 
-    /// The learning rate at `step` under the step-decay schedule.
+    /// The learning rate at `step` under the run's schedule.
     pub fn lr_at(&self, step: usize) -> f64 {
-        let n = self.lr_milestones.iter().filter(|&&m| step >= m).count();
-        self.lr * self.lr_decay.powi(n as i32)
+        match self.schedule {
+            Schedule::Step => {
+                let n = self.lr_milestones.iter().filter(|&&m| step >= m).count();
+                self.lr * self.lr_decay.powi(n as i32)
+            }
+            Schedule::Cosine => {
+                let end = self.lr * self.lr_decay.powi(2);
+                let t = step.min(self.steps) as f64 / self.steps.max(1) as f64;
+                end + 0.5 * (self.lr - end) * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+        }
     }
 
     /// Checks the settings that would otherwise fail deep inside training.
@@ -257,5 +281,31 @@ pub fn default_data_path() -> PathBuf {
         local
     } else {
         PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/names.txt"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_schedule_decays_at_each_milestone() {
+        let cfg = TrainConfig::preset(ModelChoice::Mlp, Preset::Default);
+        let lrs: Vec<f64> = [0, 99_999, 100_000, 149_999, 150_000, 199_999].map(|s| cfg.lr_at(s)).to_vec();
+        let want = [0.2, 0.2, 0.02, 0.02, 0.002, 0.002];
+        assert!(lrs.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-12), "{lrs:?}");
+    }
+
+    #[test]
+    fn cosine_schedule_falls_from_lr_to_lr_times_decay_squared() {
+        let cfg = TrainConfig { schedule: Schedule::Cosine, ..TrainConfig::preset(ModelChoice::Mlp, Preset::Default) };
+        let (start, end) = (cfg.lr, cfg.lr * cfg.lr_decay * cfg.lr_decay);
+        assert!((cfg.lr_at(0) - start).abs() < 1e-12);
+        assert!((cfg.lr_at(cfg.steps) - end).abs() < 1e-12);
+        assert!((cfg.lr_at(cfg.steps / 2) - (start + end) / 2.0).abs() < 1e-12);
+        let lrs: Vec<f64> = (0..=cfg.steps).step_by(1000).map(|s| cfg.lr_at(s)).collect();
+        assert!(lrs.windows(2).all(|w| w[1] < w[0]), "not strictly falling");
+        // Past the end (a resumed run extended without --steps) it stays at the end.
+        assert!((cfg.lr_at(cfg.steps + 5000) - end).abs() < 1e-12);
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{card_lines, prepare, train_log_probs, write_exports, ExportRow, Global, Prepared, Say};
 use crate::checkpoint::Checkpoint;
-use crate::config::{ModelChoice, Preset, TrainConfig};
+use crate::config::{ModelChoice, Preset, Schedule, TrainConfig};
 use crate::model::fused::FusedOps;
 use crate::model::mlp::MlpConfig;
 use crate::model::Net;
@@ -112,6 +112,10 @@ pub struct Overrides {
     /// Steps from which the learning rate decays, comma-separated [default: 100000,150000; large 400000,600000; lecture 100000].
     #[arg(long, value_delimiter = ',')]
     pub lr_milestones: Option<Vec<usize>>,
+    /// Learning-rate schedule: step decay at the milestones, or a cosine from lr to lr *
+    /// lr_decay^2 over the run [default: step].
+    #[arg(long, value_enum)]
+    pub schedule: Option<Schedule>,
     /// Scaled (Kaiming-style) initialisation [default: true]; false gives plain N(0, 1).
     #[arg(long)]
     pub scaled_init: Option<bool>,
@@ -136,7 +140,7 @@ impl Overrides {
             data, seed, smoothing, block_size, n_embd, n_hidden, n_layers, merge, batch_norm, dropout, batch_size,
             steps
         );
-        set!(lr, lr_decay, lr_milestones);
+        set!(lr, lr_decay, lr_milestones, schedule);
         set!(scaled_init, weight_decay, eval_every, checkpoint_every);
         cfg.skip_bad_lines |= self.skip_bad_lines;
         cfg.dedup |= self.dedup;
