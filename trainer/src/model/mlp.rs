@@ -61,6 +61,19 @@ pub struct MlpConfig {
     pub batch_norm: bool,
 }
 
+/// One layer of the stack: its tensors are `W{k}` (`[n_in, n_out]`) and `b{k}`, and, when
+/// `hidden` and with batch norm, `bn{k}.*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerSpec {
+    /// 1-based, as in the tensor names.
+    pub k: usize,
+    pub n_merge: usize,
+    pub n_in: usize,
+    pub n_out: usize,
+    /// Every layer but the logits.
+    pub hidden: bool,
+}
+
 /// Batch norm's epsilon (Burn's and PyTorch's default); the export folds with the same.
 pub const BN_EPSILON: f64 = 1e-5;
 
@@ -94,15 +107,19 @@ impl MlpConfig {
         out
     }
 
-    /// Inputs of each layer: `n_merge` times the features entering it.
-    pub fn n_ins(&self) -> Vec<usize> {
+    /// Every layer of the stack with its parameter number and widths (`n_in`: `n_merge` times
+    /// the features entering it): what initialisation, loading and export walk over.
+    pub fn specs(&self) -> Vec<LayerSpec> {
+        let layers = self.layers();
+        let last = layers.len();
         let mut features = self.n_embd;
-        self.layers()
-            .iter()
-            .map(|&(n_merge, n_out)| {
+        layers
+            .into_iter()
+            .enumerate()
+            .map(|(i, (n_merge, n_out))| {
                 let n_in = n_merge * features;
                 features = n_out;
-                n_in
+                LayerSpec { k: i + 1, n_merge, n_in, n_out, hidden: i + 1 < last }
             })
             .collect()
     }
@@ -117,10 +134,7 @@ impl MlpConfig {
             HostTensor { name, shape, values }
         };
         let mut tensors = vec![t("C".into(), vec![self.vocab_size, self.n_embd], 1.0)];
-        let layers = self.layers();
-        let last = layers.len();
-        for (k, (&(_, n_out), n_in)) in layers.iter().zip(self.n_ins()).enumerate().map(|(i, x)| (i + 1, x)) {
-            let hidden = k < last;
+        for LayerSpec { k, n_in, n_out, hidden, .. } in self.specs() {
             let gain = match (scaled, hidden) {
                 (false, _) => 1.0,
                 (true, true) => (5.0 / 3.0) / (n_in as f32).sqrt(),
@@ -145,11 +159,10 @@ impl MlpConfig {
     }
 
     pub fn load<B: Backend>(&self, p: &Params, device: &B::Device) -> anyhow::Result<Mlp<B>> {
-        let layers = self.layers();
-        let last = layers.len();
+        let specs = self.specs();
         let mut out = vec![];
-        for (k, (&(_, n_out), n_in)) in layers.iter().zip(self.n_ins()).enumerate().map(|(i, x)| (i + 1, x)) {
-            let bn = if k < last && self.batch_norm {
+        for &LayerSpec { k, n_in, n_out, hidden, .. } in &specs {
+            let bn = if hidden && self.batch_norm {
                 let mut bn: BatchNorm<B> = BatchNormConfig::new(n_out).with_epsilon(BN_EPSILON).init(device);
                 bn.gamma = Param::from_tensor(p.tensor(&format!("bn{k}.gamma"), [n_out], device)?);
                 bn.beta = Param::from_tensor(p.tensor(&format!("bn{k}.beta"), [n_out], device)?);
@@ -168,7 +181,7 @@ impl MlpConfig {
         Ok(Mlp {
             c: Param::from_tensor(p.tensor("C", [self.vocab_size, self.n_embd], device)?),
             layers: out,
-            merges: layers.iter().map(|l| l.0).collect(),
+            merges: specs.iter().map(|l| l.n_merge).collect(),
             dropout: 0.0,
         })
     }
@@ -177,10 +190,8 @@ impl MlpConfig {
     /// norm folded into each hidden layer:
     /// `w' = w gamma / s`, `b' = (b - mean) gamma / s + beta`, `s = sqrt(var + eps)`.
     pub fn folded(&self, p: &Params) -> anyhow::Result<Vec<runtime::FloatLinear>> {
-        let layers = self.layers();
-        let last = layers.len();
         let mut out = vec![];
-        for (k, (&(n_merge, n_out), n_in)) in layers.iter().zip(self.n_ins()).enumerate().map(|(i, x)| (i + 1, x)) {
+        for LayerSpec { k, n_merge, n_in, n_out, hidden } in self.specs() {
             let w = &p.get(&format!("W{k}"))?.values;
             let b = &p.get(&format!("b{k}"))?.values;
             anyhow::ensure!(
@@ -188,9 +199,13 @@ impl MlpConfig {
                 "W{k}/b{k} do not have the configuration's shape; the checkpoint belongs to another configuration"
             );
             let (mut wt, mut bt) = (crate::export::transpose(w, n_in, n_out), b.clone());
-            if k < last && self.batch_norm {
+            if hidden && self.batch_norm {
                 let get = |name: &str| p.get(&format!("bn{k}.{name}")).map(|t| t.values.clone());
                 let (gamma, beta, mean, var) = (get("gamma")?, get("beta")?, get("mean")?, get("var")?);
+                anyhow::ensure!(
+                    [&gamma, &beta, &mean, &var].iter().all(|t| t.len() == n_out),
+                    "bn{k} does not have {n_out} values per statistic; the checkpoint belongs to another configuration"
+                );
                 for (i, (row, bias)) in wt.chunks_exact_mut(n_in).zip(bt.iter_mut()).enumerate() {
                     let g = f64::from(gamma[i]) / (f64::from(var[i]) + BN_EPSILON).sqrt();
                     for v in row.iter_mut() {
@@ -228,8 +243,8 @@ impl<B: FusedOps> Net<B> for Mlp<B> {
                 Some(bn) => bn.forward(z),
                 None => z,
             };
-            // One fused op with a one-pass backward (see fused.rs for what it saves).
             let out = z.dims()[1];
+            // tanh: one fused op with a one-pass backward (see fused.rs for what it saves).
             // Burn's dropout acts only on the autodiff backend: evaluation and export see the
             // plain layer. The mask comes from the backend's generator, which the training
             // step seeds from the run's RNG (so a resumed run draws the same masks).
