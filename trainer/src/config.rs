@@ -41,7 +41,8 @@ pub enum Schedule {
     #[default]
     Step,
     /// Half a cosine from `lr` at step 0 to `lr * lr_decay^2` at the last step (the step
-    /// schedule's final rate with two milestones).
+    /// schedule's final rate with two milestones). It is relative to `steps`, so extending a
+    /// run with `--resume --steps N` stretches what is left of it.
     Cosine,
 }
 
