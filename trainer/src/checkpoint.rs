@@ -25,12 +25,31 @@ pub struct Checkpoint {
     pub best_dev: Option<f64>,
     /// Training loss of every step so far.
     pub losses: Vec<f32>,
+    /// The dev loss of the untrained model: a dev loss above it later means the run diverged.
+    /// (Absent in checkpoints written before it existed.)
+    #[serde(default)]
+    pub start_dev: Option<f64>,
+    /// `(step, dev loss)` of every evaluation so far (the dev series of `loss.png`).
+    #[serde(default)]
+    pub dev_losses: Vec<(usize, f64)>,
     pub params: Params,
 }
 
 impl Checkpoint {
     pub fn new(config: TrainConfig, vocab: String, step: usize, rng: (u64, u64), params: Params) -> Self {
-        Self { kind: KIND.into(), version: VERSION, config, vocab, step, rng, best_dev: None, losses: vec![], params }
+        Self {
+            kind: KIND.into(),
+            version: VERSION,
+            config,
+            vocab,
+            step,
+            rng,
+            best_dev: None,
+            losses: vec![],
+            start_dev: None,
+            dev_losses: vec![],
+            params,
+        }
     }
 
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 /// Why a dataset could not be loaded; each message names the problem and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("cannot read dataset {path}: {source}")]
+    // The cause is the error's source: a caller printing the chain (`{:#}`) shows it once.
+    #[error("cannot read dataset {path}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error(
         "{path} line {line}: not valid UTF-8; save the file as UTF-8, or pass --skip-bad-lines to drop such lines"

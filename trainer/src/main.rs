@@ -33,7 +33,7 @@ enum Command {
     /// Generate names from a trained run's exported model file, through the runtime.
     Sample(commands::sample::SampleArgs),
     /// Sweep the learning rate from --min-lr to --max-lr over --steps SGD steps (default 1000),
-    /// plot loss against rate (OUT/MODEL/lr-find.png) and suggest a rate.
+    /// plot loss against rate (OUT/lr-find-MODEL.png) and suggest a rate.
     LrFind(commands::lr_find::LrFindArgs),
     /// Write a run's model files again (f32 and int8) from its checkpoint, with the model card.
     Export(commands::export::ExportArgs),

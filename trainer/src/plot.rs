@@ -47,25 +47,47 @@ fn err(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("plotting failed: {e}")
 }
 
-/// The training loss, averaged over windows (the lectures average every 1,000 steps), as
-/// log10(loss) against the step.
-pub fn loss_curve(path: &Path, losses: &[f32], title: &str) -> anyhow::Result<()> {
+/// What [`loss_curve`] draws: the training loss averaged over windows and the dev loss at
+/// each evaluation, both as `(step, log10 loss)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LossSeries {
+    /// Steps per window of the training series.
+    pub window: usize,
+    pub train: Vec<(f64, f64)>,
+    pub dev: Vec<(f64, f64)>,
+}
+
+/// The two series of the loss plot: `losses` (one per step) in windows (the lectures average
+/// every 1,000 steps; here about 200 points whatever the run's length) and `dev` as it was
+/// evaluated, `(step, loss)`. Non-finite points are left out.
+pub fn loss_series(losses: &[f32], dev: &[(usize, f64)]) -> LossSeries {
     let window = (losses.len() / 200).max(1);
-    let points: Vec<(f64, f64)> = losses
+    let train = losses
         .chunks(window)
         .enumerate()
         .map(|(i, c)| ((i * window + c.len() / 2) as f64, f64::from(c.iter().sum::<f32>() / c.len() as f32).log10()))
         .filter(|(_, y)| y.is_finite())
         .collect();
-    let (lo, hi) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &(_, y)| (a.min(y), b.max(y)));
+    let dev = dev.iter().map(|&(s, d)| (s as f64, d.log10())).filter(|(_, y)| y.is_finite()).collect();
+    LossSeries { window, train, dev }
+}
+
+/// The training loss (windowed) and the dev loss at each evaluation, as log10(loss) against
+/// the step, with a legend: where the two part, the model is over-fitting.
+pub fn loss_curve(path: &Path, losses: &[f32], dev: &[(usize, f64)], title: &str) -> anyhow::Result<()> {
+    let LossSeries { window, train, dev } = loss_series(losses, dev);
+    let ys = train.iter().chain(&dev).map(|&(_, y)| y);
+    let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| (a.min(y), b.max(y)));
     let (lo, hi) = if lo < hi { (lo, hi) } else { (lo - 0.1, lo + 0.1) };
+    let pad = (hi - lo) * 0.03;
+    let steps = dev.iter().map(|p| p.0).fold(losses.len() as f64, f64::max).max(1.0);
     png(path, (900, 500), |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(format!("{title}: log10(train loss), mean of {window} steps"), (FONT, 20))
+            .caption(format!("{title}: log10 loss (train: mean of {window} steps; dev: each evaluation)"), (FONT, 20))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(56)
-            .build_cartesian_2d(0f64..losses.len().max(1) as f64, lo..hi)
+            .build_cartesian_2d(0f64..steps, (lo - pad)..(hi + pad))
             .map_err(err)?;
         chart
             .configure_mesh()
@@ -75,7 +97,26 @@ pub fn loss_curve(path: &Path, losses: &[f32], title: &str) -> anyhow::Result<()
             .label_style((FONT, 14))
             .draw()
             .map_err(err)?;
-        chart.draw_series(LineSeries::new(points, &BLUE)).map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(train, &BLUE))
+            .map_err(err)?
+            .label("train (minibatch)")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE));
+        let orange = RGBColor(230, 120, 20);
+        chart
+            .draw_series(LineSeries::new(dev.clone(), orange.stroke_width(2)))
+            .map_err(err)?
+            .label("dev (whole split)")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], orange.stroke_width(2)));
+        chart.draw_series(dev.iter().map(|&p| Circle::new(p, 3, orange.filled()))).map_err(err)?;
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(err)?;
         Ok(())
     })
 }
@@ -209,4 +250,29 @@ pub fn frontier(path: &Path, points: &[FrontierPoint]) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_loss_plot_has_a_train_and_a_dev_series() {
+        let losses: Vec<f32> = (0..1000).map(|i| 3.0 - i as f32 / 1000.0).collect();
+        let dev = [(250, 2.8), (500, 2.5), (1000, f64::NAN), (1000, 2.2)];
+        let s = loss_series(&losses, &dev);
+        assert_eq!(s.window, 5);
+        assert_eq!(s.train.len(), 200);
+        // Each window's mean, at its middle step: the first is steps 0..5, mean 2.998.
+        assert_eq!(s.train[0].0, 2.0);
+        assert!((s.train[0].1 - 2.998f64.log10()).abs() < 1e-6, "{:?}", s.train[0]);
+        // Every evaluation is a point of its own (the NaN one left out), in log10.
+        let want: Vec<(f64, f64)> =
+            [(250.0, 2.8f64), (500.0, 2.5), (1000.0, 2.2)].map(|(x, y)| (x, y.log10())).to_vec();
+        assert_eq!(s.dev, want);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loss.png");
+        loss_curve(&path, &losses, &dev, "mlp").unwrap();
+        assert!(std::fs::read(&path).unwrap().starts_with(b"\x89PNG"));
+    }
 }

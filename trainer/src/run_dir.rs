@@ -38,6 +38,7 @@ const RUN_FILES: [&str; 8] = [
     "loss.png",
     "embedding.png",
     "bigram-counts.png",
+    // Where `lr-find` wrote its plot before it kept out of run directories.
     "lr-find.png",
 ];
 
@@ -96,7 +97,31 @@ impl RunDir {
                 removed.push(path);
             }
         }
+        removed.extend(self.remove_temporaries()?);
         self.save_config(cfg)?;
+        Ok(removed)
+    }
+
+    /// Removes the temporary files that a killed run left behind (a write it did not finish:
+    /// `write_atomic`'s `.tmpXXXXXX` and the plots' `.NAME.PID.tmp.png`); returns them. Only
+    /// a run owns its directory, so no other writer can be using them.
+    pub fn remove_temporaries(&self) -> anyhow::Result<Vec<PathBuf>> {
+        let mut removed = vec![];
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(removed),
+            Err(e) => return Err(e).with_context(|| format!("cannot list {}", self.dir.display())),
+        };
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot list {}", self.dir.display()))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if is_temporary(name) && entry.file_type().is_ok_and(|t| t.is_file()) {
+                let path = entry.path();
+                std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+                removed.push(path);
+            }
+        }
         Ok(removed)
     }
 
@@ -153,6 +178,14 @@ impl RunDir {
     }
 }
 
+/// Whether `name` is one of the temporary files the trainer writes before renaming them into
+/// place: tempfile's `.tmp` followed by six random characters, or a plot's `.NAME.PID.tmp.png`.
+fn is_temporary(name: &str) -> bool {
+    let tempfile =
+        name.strip_prefix(".tmp").is_some_and(|r| r.len() == 6 && r.chars().all(|c| c.is_ascii_alphanumeric()));
+    tempfile || (name.starts_with('.') && name.ends_with(".tmp.png"))
+}
+
 /// The settings in which `a` and `b` differ, as `name a vs b` (the step count excluded).
 fn differences(a: &TrainConfig, b: &TrainConfig) -> Vec<String> {
     let (Ok(ta), Ok(tb)) = (toml::Table::try_from(a), toml::Table::try_from(b)) else {
@@ -200,5 +233,22 @@ mod tests {
         assert_eq!(removed.len(), 3, "{removed:?}"); // checkpoint.json, best.json, config.toml
         assert!(!run.checkpoint_file(Weights::Latest).exists());
         assert_eq!(run.config().unwrap().n_hidden, 300);
+    }
+
+    #[test]
+    fn a_run_removes_the_temporary_files_of_a_killed_one_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path().join("mlp"));
+        assert!(run.remove_temporaries().unwrap().is_empty()); // no directory yet
+        std::fs::create_dir_all(run.path()).unwrap();
+        let stale = [".tmpAb3xZ9", ".loss.png.4242.tmp.png"];
+        let kept = ["notes.txt", ".tmp", ".tmpfile-of-mine.txt", "data.tmp.png"];
+        for name in stale.iter().chain(&kept) {
+            std::fs::write(run.file(name), "x").unwrap();
+        }
+        let removed = run.start(&TrainConfig::preset(ModelChoice::Mlp, Preset::Default)).unwrap();
+        assert_eq!(removed.len(), 2, "{removed:?}");
+        assert!(stale.iter().all(|n| !run.file(n).exists()));
+        assert!(kept.iter().all(|n| run.file(n).exists()));
     }
 }

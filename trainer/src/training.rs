@@ -49,8 +49,18 @@ pub struct Outcome {
     pub best_dev: Option<f64>,
 }
 
+/// How far above the untrained model's dev loss a dev loss may lie before the run counts as
+/// diverged: a first step at a sane rate can leave the dev loss a hair higher by chance.
+const DEV_LOSS_SLACK: f64 = 1e-3;
+
 /// Trains `model` from the state in `ck` up to `ck.config.steps`, updating `ck` as it goes
 /// (a fresh run starts at step 0, a resumed one where its checkpoint stopped).
+///
+/// A checkpoint only ever holds weights that were seen to be good: weights whose dev loss was
+/// just computed (finite, and not above the untrained model's) are written at once; weights
+/// due at a checkpoint without an evaluation wait for the next step, whose loss is computed
+/// at exactly those weights, and are written only if that loss is sane. So the diverging
+/// update that a stop reports is never in `checkpoint.json` or `best.json`.
 pub fn train<B, M>(
     mut model: M,
     ck: &mut Checkpoint,
@@ -70,11 +80,19 @@ where
     let mut rng = Pcg32::from_state(ck.rng.0, ck.rng.1);
     let full_batch = cfg.model == ModelChoice::NnBigram;
     let mut batcher = Batcher::<B>::new(train, cfg.batch_size, full_batch, device);
+    // A resumed run's checkpoint is on disk; a new run has none yet.
+    let mut kept = Kept { latest: (ck.step > 0).then_some(ck.step), best: ck.best_dev };
+    if ck.start_dev.is_none() && ck.step == 0 {
+        ck.start_dev = Some(evaluate(&model.valid(), dev, device));
+    }
+    let start_dev = ck.start_dev.unwrap_or(f64::INFINITY);
     let bar = progress(cfg.steps as u64, quiet);
     bar.set_position(ck.step as u64);
     let start = Instant::now();
     let first_step = ck.step;
     let mut limit = f32::INFINITY;
+    // A checkpoint whose weights wait for the next step's loss (see above).
+    let mut pending: Option<Checkpoint> = None;
     while ck.step < cfg.steps {
         let (next, value) = sgd_step(model, &mut optim, &mut batcher, &mut rng, cfg.lr_at(ck.step));
         model = next;
@@ -83,7 +101,13 @@ where
             limit = 10.0 * value.max(1.0);
         }
         if !value.is_finite() || value > limit {
-            return Err(stopped(&bar, ck.step, cfg.lr_at(ck.step), run, format!("the loss became {value}")));
+            let what = format!("the loss became {value}");
+            return Err(stopped(&bar, ck.step, cfg.lr_at(ck.step.saturating_sub(1)), run, what, kept));
+        }
+        // `value` is the loss at the weights of step `ck.step`: those of a waiting checkpoint.
+        if let Some(p) = pending.take() {
+            p.save(&run.checkpoint_file(Weights::Latest))?;
+            kept.latest = Some(p.step);
         }
         ck.losses.push(value);
         ck.step += 1;
@@ -97,30 +121,37 @@ where
         if !(eval || save) {
             continue;
         }
-        // The loss checked above is the one *before* this step's update: the weights saved
-        // now are checked themselves, so a diverging update never becomes a checkpoint.
+        let lr = cfg.lr_at(ck.step - 1);
         let params = model.params();
         if let Some(t) = params.tensors.iter().find(|t| t.values.iter().any(|v| !v.is_finite())) {
-            let what = format!("the update made {} non-finite", t.name);
-            return Err(stopped(&bar, ck.step, cfg.lr_at(ck.step - 1), run, what));
+            return Err(stopped(&bar, ck.step, lr, run, format!("the update made {} non-finite", t.name), kept));
         }
         if eval {
             let d = evaluate(&model.valid(), dev, device);
-            if !d.is_finite() {
-                return Err(stopped(&bar, ck.step, cfg.lr_at(ck.step - 1), run, format!("the dev loss became {d}")));
+            if !d.is_finite() || d > start_dev + DEV_LOSS_SLACK {
+                let what = format!("the dev loss became {d:.4}, above the untrained model's {start_dev:.4}");
+                return Err(stopped(&bar, ck.step, lr, run, what, kept));
             }
+            ck.dev_losses.push((ck.step, d));
             if ck.best_dev.is_none_or(|best| d < best) {
                 ck.best_dev = Some(d);
                 ck.rng = rng.state();
                 ck.params = params.clone();
                 ck.save(&run.checkpoint_file(Weights::Best))?;
+                kept.best = Some(d);
             }
             bar.println(format!("step {:>7}  train {:.4}  dev {d:.4}", ck.step, mean_tail(&ck.losses, 1000)));
         }
         if save {
             ck.rng = rng.state();
             ck.params = params;
-            ck.save(&run.checkpoint_file(Weights::Latest))?;
+            if eval {
+                // Checked just now by its dev loss.
+                ck.save(&run.checkpoint_file(Weights::Latest))?;
+                kept.latest = Some(ck.step);
+            } else {
+                pending = Some(ck.clone());
+            }
         }
     }
     bar.finish_and_clear();
@@ -129,14 +160,41 @@ where
     Ok((model, Outcome { steps: ck.step - first_step, seconds: start.elapsed().as_secs_f64(), best_dev: ck.best_dev }))
 }
 
-/// The error that stops a diverging run at `step`; the last good checkpoint stays as it is.
-fn stopped(bar: &ProgressBar, step: usize, lr: f64, run: &RunDir, what: String) -> anyhow::Error {
+/// What a run has on disk at a given moment: the step of `checkpoint.json` and the dev loss
+/// of `best.json`.
+#[derive(Clone, Copy, Debug)]
+struct Kept {
+    latest: Option<usize>,
+    best: Option<f64>,
+}
+
+/// The error that stops a diverging run at `step`, saying exactly what is kept.
+fn stopped(bar: &ProgressBar, step: usize, lr: f64, run: &RunDir, what: String, kept: Kept) -> anyhow::Error {
     bar.abandon();
-    anyhow::anyhow!(
-        "training stopped at step {step}: {what} (lr {lr}). Lower --lr and resume or restart; the last good \
-         checkpoint is kept at {}",
-        run.checkpoint_file(Weights::Latest).display()
-    )
+    let dir = run.path().display();
+    let kept = match (kept.latest, kept.best) {
+        (None, None) => format!(
+            "Nothing of this run is kept: no checkpoint was written before it diverged. Start again with a \
+             lower --lr (`trainer train ... --lr {}`).",
+            lr / 10.0
+        ),
+        (latest, best) => {
+            let mut parts = vec![];
+            if let Some(s) = latest {
+                parts.push(format!("{} holds step {s}", run.checkpoint_file(Weights::Latest).display()));
+            }
+            if let Some(d) = best {
+                parts.push(format!("{} holds the best dev loss, {d:.4}", run.checkpoint_file(Weights::Best).display()));
+            }
+            format!(
+                "The last good weights are kept: {}; `trainer export --run {dir}` writes their model files \
+                 (--best for the best). To train further, start again with a lower --lr (--resume keeps the \
+                 run's rate).",
+                parts.join(", and ")
+            )
+        }
+    };
+    anyhow::anyhow!("training stopped at step {step}: {what} (lr {lr}). {kept}")
 }
 
 /// Draws minibatches of a split: `batch_size` examples chosen uniformly with replacement

@@ -245,6 +245,10 @@ fn bad_datasets_name_the_problem() {
     assert!(err.contains("300 distinct symbols"), "{err}");
     let err = fail(&["train", "--model", "bigram", "--data", dir.path().join("nope.txt").to_str().unwrap()]);
     assert!(err.contains("cannot read dataset"), "{err}");
+    // The cause is printed once, not once per layer of the error chain.
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    let err = fail(&["export", "--run", dir.path().join("no-run").to_str().unwrap()]);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
     let err = fail(&["train", "--model", "mlp", "--n-embd", "0", "--out", out.to_str().unwrap()]);
     assert!(err.contains("n_embd must be at least 1"), "{err}");
     let err = fail(&["train", "--model", "mlp", "--dropout", "1", "--out", out.to_str().unwrap()]);
@@ -292,7 +296,8 @@ fn lr_finder_suggests_a_rate_and_plots_it() {
     // The rates rise geometrically from --min-lr.
     assert!((lrs[0].as_f64().unwrap() - 1e-3).abs() < 1e-12);
     assert!(lrs.windows(2).all(|w| w[1].as_f64() > w[0].as_f64()));
-    assert!(std::fs::metadata(dir.path().join("mlp/lr-find.png")).unwrap().len() > 1000);
+    assert!(std::fs::metadata(dir.path().join("lr-find-mlp.png")).unwrap().len() > 1000);
+    assert!(!dir.path().join("mlp").exists(), "lr-find made a run directory");
 }
 
 #[test]
@@ -390,7 +395,7 @@ fn a_diverging_run_stops_and_keeps_a_finite_checkpoint_and_best() {
     args.extend(["--n-hidden", "16"]);
     let err = fail(&args);
     assert!(err.contains("training stopped at step 51") && err.contains("non-finite"), "{err}");
-    assert!(err.contains("Lower --lr") && err.contains("last good checkpoint"), "{err}");
+    assert!(err.contains("lower --lr") && err.contains("checkpoint.json holds step 50"), "{err}");
     // The last checkpoint is the one before the divergence, every weight a finite number...
     let run = dir.path().join("mlp");
     let ck: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("checkpoint.json")).unwrap()).unwrap();
@@ -402,6 +407,134 @@ fn a_diverging_run_stops_and_keeps_a_finite_checkpoint_and_best() {
     assert!(!run.join("best.json").exists());
     let export = ok_json(&["export", "--run", run.to_str().unwrap(), "--json"]);
     assert_eq!(export.as_array().unwrap().len(), 2);
+}
+
+/// `trainer eval`'s test loss of a run's kept checkpoint.
+fn kept_test_loss(run: &Path) -> f64 {
+    ok_json(&["eval", "--run", run.to_str().unwrap(), "--json"])["test_loss"].as_f64().unwrap()
+}
+
+#[test]
+fn a_run_diverging_right_after_its_first_update_keeps_nothing_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let (d, out) = (data.to_str().unwrap(), dir.path().to_str().unwrap());
+    // Checked by the dev loss after the first update (it lands far above the untrained
+    // model's), or by the next step's loss: either way the first weights that could be
+    // written are the diverged ones, so nothing is written.
+    for every in [["--checkpoint-every", "1", "--eval-every", "1"], ["--checkpoint-every", "500", "--eval-every", "0"]]
+    {
+        let mut args = vec!["train", "--model", "mlp", "--data", d, "--out", out, "--steps", "300", "--lr", "1000"];
+        args.extend(every);
+        args.extend(TINY);
+        let err = fail(&args);
+        assert!(err.contains("training stopped at step 1"), "{every:?}: {err}");
+        assert!(err.contains("Nothing of this run is kept") && err.contains("lower --lr"), "{every:?}: {err}");
+        let run = dir.path().join("mlp");
+        assert!(!run.join("checkpoint.json").exists() && !run.join("best.json").exists(), "{every:?}");
+        // The next command says there is nothing to export rather than exporting garbage.
+        let err = fail(&["export", "--run", run.to_str().unwrap()]);
+        assert!(err.contains("stopped before the first checkpoint"), "{err}");
+    }
+}
+
+#[test]
+fn a_checkpoint_due_without_an_evaluation_waits_for_the_next_steps_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let (d, out) = (data.to_str().unwrap(), dir.path().to_str().unwrap());
+    // lr 0.1 for 50 steps, then 1000: the 51st update diverges with finite weights. The
+    // checkpoint of step 51 is due (every step) but its weights' loss, computed at step 52,
+    // is ten times the first: only step 50's checkpoint may be kept.
+    let mut args = vec!["train", "--model", "mlp", "--data", d, "--out", out, "--steps", "300", "--lr", "0.1"];
+    args.extend(["--lr-milestones", "50", "--lr-decay", "10000", "--checkpoint-every", "1", "--eval-every", "0"]);
+    args.extend(TINY[..6].iter());
+    let err = fail(&args);
+    assert!(err.contains("training stopped at step 51") && err.contains("the loss became"), "{err}");
+    assert!(err.contains("checkpoint.json holds step 50"), "{err}");
+    let run = dir.path().join("mlp");
+    let ck: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("checkpoint.json")).unwrap()).unwrap();
+    assert_eq!(ck["step"], 50);
+    // Uniform guessing over the 27 symbols costs ln 27 = 3.30.
+    let test = kept_test_loss(&run);
+    assert!(test < 3.30, "the kept checkpoint's test loss is {test}");
+}
+
+#[test]
+fn lr_find_leaves_a_run_directory_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    tiny_mlp(&data, dir.path(), "100", &[]);
+    let run = dir.path().join("mlp");
+    let snapshot = |d: &Path| {
+        let mut files: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.clone(), std::fs::read(p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(&run);
+    let mut args = vec!["lr-find", "--json", "--data", data.to_str().unwrap(), "--out", dir.path().to_str().unwrap()];
+    args.extend(["--steps", "50"]);
+    args.extend(TINY);
+    let r = ok_json(&args);
+    assert_eq!(snapshot(&run), before);
+    assert_eq!(r["plot"].as_str().unwrap(), dir.path().join("lr-find-mlp.png").to_str().unwrap());
+}
+
+#[test]
+fn the_model_card_lists_every_setting_that_shaped_the_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let mut args = vec!["train", "--model", "mlp", "--json", "--data", data.to_str().unwrap()];
+    args.extend(["--out", dir.path().to_str().unwrap(), "--steps", "60", "--block-size", "4", "--merge", "2"]);
+    args.extend(["--n-embd", "4", "--n-hidden", "8", "--batch-norm", "true", "--dropout", "0.1"]);
+    args.extend(["--weight-decay", "0.001", "--schedule", "cosine", "--batch-size", "16", "--lr", "0.05"]);
+    ok_json(&args);
+    let file = dir.path().join("mlp/model-int8.mkmr");
+    let card = ok_json(&["inspect", file.to_str().unwrap(), "--json"])["card"].as_str().unwrap().to_string();
+    for want in [
+        "shape: block_size 4, merge 2, n_layers 1, n_embd 4, n_hidden 8, scaled_init true",
+        "steps: 60, batch_size: 16, lr: 0.05, schedule: cosine",
+        "weight_decay: 0.001, dropout: 0.1, batch_norm: true (folded into the linear layers)",
+    ] {
+        assert!(card.contains(want), "{want:?} not in the card:\n{card}");
+    }
+}
+
+#[test]
+fn a_resumed_run_removes_what_a_killed_one_left_and_records_each_evaluation() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    tiny_mlp(&data, dir.path(), "200", &[]);
+    let run = dir.path().join("mlp");
+    let ck: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("checkpoint.json")).unwrap()).unwrap();
+    // loss.png's dev series: one point per evaluation (every 100 steps).
+    let steps: Vec<u64> = ck["dev_losses"].as_array().unwrap().iter().map(|p| p[0].as_u64().unwrap()).collect();
+    assert_eq!(steps, [100, 200]);
+    assert!(ck["start_dev"].as_f64().unwrap() > ck["best_dev"].as_f64().unwrap());
+    for stale in [".tmpQ1w2E3", ".loss.png.999.tmp.png"] {
+        std::fs::write(run.join(stale), "half a file").unwrap();
+    }
+    ok_json(&[
+        "train",
+        "--model",
+        "mlp",
+        "--json",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--resume",
+        "--steps",
+        "300",
+    ]);
+    let left: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

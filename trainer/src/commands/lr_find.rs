@@ -12,7 +12,8 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct LrFindArgs {
-    /// The model and its settings; the plot goes into OUT/MODEL/lr-find.png.
+    /// The model and its settings; the plot goes to OUT/lr-find-MODEL.png, beside the run
+    /// directories and never into one (give `--out out/mlp` to put it there).
     #[command(flatten)]
     pub spec: RunSpec,
     /// Smallest rate of the sweep.
@@ -61,11 +62,11 @@ pub fn lr_find(global: &Global, args: &LrFindArgs) -> anyhow::Result<LrFindRepor
         }
     });
     let suggested = training::suggest_lr(&sweep).context("the sweep diverged at once; lower --min-lr")?;
-    // The plot sits beside the model's runs; it does not touch a run's other files.
-    let run = spec.run_dir();
-    std::fs::create_dir_all(run.path())?;
+    // The plot sits beside the runs, not in one: a sweep is not part of any training run,
+    // and a run directory holds exactly the files of its run.
     let (lrs, losses): (Vec<f64>, Vec<f64>) = sweep.iter().copied().unzip();
-    let plot_path = run.file("lr-find.png");
+    std::fs::create_dir_all(&spec.out).with_context(|| format!("cannot create {}", spec.out.display()))?;
+    let plot_path = spec.out.join(format!("lr-find-{}.png", cfg.model.dir_name()));
     plot::lr_finder(&plot_path, &lrs, &losses, suggested)?;
     say.line(format!(
         "swept {} rates from {:.0e} to {:.0e}: suggested lr {suggested:.3} (minimum of the smoothed loss); plot: {}",

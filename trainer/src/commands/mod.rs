@@ -11,7 +11,7 @@ pub mod sample;
 pub mod train;
 
 use crate::backend::{CpuBackend, Device};
-use crate::config::{ModelChoice, TrainConfig};
+use crate::config::{ModelChoice, Schedule, TrainConfig};
 use crate::data::{Dataset, Examples, Splits};
 use crate::run_dir::RunDir;
 use anyhow::bail;
@@ -113,8 +113,33 @@ pub(crate) fn card_lines(cfg: &TrainConfig, p: &Prepared, figures: &[(&str, f64)
         format!("model: {}", cfg.model.dir_name()),
         format!("dataset: {} ({} words, seed {})", cfg.data.display(), p.ds.words.len(), cfg.seed),
     ];
-    if cfg.model != ModelChoice::Bigram {
-        lines.push(format!("steps: {}, batch_size: {}, lr: {}", cfg.steps, cfg.batch_size, cfg.lr));
+    match cfg.model {
+        ModelChoice::Bigram => lines.push(format!("smoothing: {}", cfg.smoothing)),
+        ModelChoice::NnBigram => {
+            lines.push(format!("steps: {}, full batch, lr: {}", cfg.steps, cfg.lr));
+            lines.push(format!("penalty: {} * mean(W^2)", cfg.weight_decay));
+        }
+        ModelChoice::Mlp => {
+            // Every setting that shaped the weights, named as in config.toml and the flags.
+            lines.push(format!(
+                "shape: block_size {}, merge {}, n_layers {}, n_embd {}, n_hidden {}, scaled_init {}",
+                cfg.block_size, cfg.merge, cfg.n_layers, cfg.n_embd, cfg.n_hidden, cfg.scaled_init
+            ));
+            let schedule = match cfg.schedule {
+                Schedule::Step if cfg.lr_milestones.is_empty() => "constant".to_string(),
+                Schedule::Step => {
+                    let at: Vec<String> = cfg.lr_milestones.iter().map(usize::to_string).collect();
+                    format!("step (x{} at {})", cfg.lr_decay, at.join(", "))
+                }
+                Schedule::Cosine => format!("cosine (lr to lr x {})", cfg.lr_decay * cfg.lr_decay),
+            };
+            lines.push(format!(
+                "steps: {}, batch_size: {}, lr: {}, schedule: {schedule}",
+                cfg.steps, cfg.batch_size, cfg.lr
+            ));
+            let bn = if cfg.batch_norm { "true (folded into the linear layers)" } else { "false" };
+            lines.push(format!("weight_decay: {}, dropout: {}, batch_norm: {bn}", cfg.weight_decay, cfg.dropout));
+        }
     }
     lines.extend(figures.iter().map(|(k, v)| format!("{k}: {v:.6}")));
     lines

@@ -217,6 +217,14 @@ pub fn train(global: &Global, args: &TrainArgs) -> anyhow::Result<TrainReport> {
     };
     let p = prepare(&cfg, say)?;
     if resumed.is_some() {
+        let removed = run.remove_temporaries()?;
+        if !removed.is_empty() {
+            say.note(format!(
+                "removed {} temporary files an interrupted run left in {}",
+                removed.len(),
+                run.path().display()
+            ));
+        }
         run.save_config(&cfg)?;
     } else {
         let removed = run.start(&cfg)?;
@@ -335,7 +343,10 @@ where
         }
     };
     let (tr, dv, te) = losses;
-    plot::loss_curve(&run.file("loss.png"), &ck.losses, cfg.model.dir_name())?;
+    // The dev series starts from the untrained model's loss.
+    let dev_series: Vec<(usize, f64)> =
+        ck.start_dev.map(|d| (0, d)).into_iter().chain(ck.dev_losses.iter().copied()).collect();
+    plot::loss_curve(&run.file("loss.png"), &ck.losses, &dev_series, cfg.model.dir_name())?;
     if cfg.model == ModelChoice::Mlp && cfg.n_embd == 2 {
         plot::embedding(&run.file("embedding.png"), &params.get("C")?.values, &vocab)?;
     }
