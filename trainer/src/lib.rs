@@ -9,6 +9,7 @@ pub mod config;
 pub mod data;
 pub mod export;
 pub mod model;
+pub mod optim;
 pub mod plot;
 pub mod run_dir;
 pub mod training;

@@ -7,10 +7,10 @@ use crate::config::{ModelChoice, TrainConfig};
 use crate::data::Examples;
 use crate::model::fused::{self, FusedOps};
 use crate::model::{cross_entropy_sum, Net};
+use crate::optim::Sgd;
 use crate::run_dir::{RunDir, Weights};
 use burn::module::AutodiffModule;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{GradientsParams, Optimizer, SgdConfig};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -72,11 +72,12 @@ pub fn train<B, M>(
 ) -> anyhow::Result<(M, Outcome)>
 where
     B: AutodiffBackend + FusedOps,
+    B::InnerBackend: FusedOps,
     M: Net<B> + AutodiffModule<B>,
     M::InnerModule: Net<B::InnerBackend>,
 {
     let cfg = ck.config.clone();
-    let mut optim = sgd::<B, M>(&cfg);
+    let mut optim = sgd(&cfg);
     let mut rng = Pcg32::from_state(ck.rng.0, ck.rng.1);
     let full_batch = cfg.model == ModelChoice::NnBigram;
     let mut batcher = Batcher::<B>::new(train, cfg.batch_size, full_batch, device);
@@ -240,12 +241,12 @@ pub fn loss_of<B: FusedOps, M: Net<B>>(model: &M, x: Tensor<B, 2, Int>, y: Tenso
     }
 }
 
-/// Plain SGD with the run's weight decay. The neural bigram's `weight_decay` is its penalty
-/// `reg * mean(W^2)` inside the loss (the lecture's form), so SGD adds none for it.
-pub fn sgd<B: AutodiffBackend, M: AutodiffModule<B>>(cfg: &TrainConfig) -> impl Optimizer<M, B> {
-    let decay = (cfg.weight_decay > 0.0 && cfg.model == ModelChoice::Mlp)
-        .then(|| WeightDecayConfig::new(cfg.weight_decay as f32));
-    SgdConfig::new().with_weight_decay(decay).init::<B, M>()
+/// Plain SGD with the run's weight decay ([`crate::optim::Sgd`]: Burn's arithmetic, one pass
+/// per parameter). The neural bigram's `weight_decay` is its penalty `reg * mean(W^2)` inside
+/// the loss (the lecture's form), so SGD adds none for it.
+pub fn sgd(cfg: &TrainConfig) -> Sgd {
+    let decay = if cfg.model == ModelChoice::Mlp { cfg.weight_decay as f32 } else { 0.0 };
+    Sgd::new(decay)
 }
 
 /// One optimisation step: draw a minibatch, compute the objective, read it, step. Returns
@@ -272,9 +273,10 @@ where
 pub fn fit<B, M>(mut model: M, cfg: &TrainConfig, train: &Examples, device: &B::Device) -> M
 where
     B: AutodiffBackend + FusedOps,
+    B::InnerBackend: FusedOps,
     M: Net<B> + AutodiffModule<B>,
 {
-    let mut optim = sgd::<B, M>(cfg);
+    let mut optim = sgd(cfg);
     let mut rng = Pcg32::new(cfg.seed, 2);
     let mut batcher = Batcher::<B>::new(train, cfg.batch_size, false, device);
     for step in 0..cfg.steps {
@@ -297,9 +299,10 @@ pub fn lr_find<B, M>(
 ) -> Vec<(f64, f64)>
 where
     B: AutodiffBackend + FusedOps,
+    B::InnerBackend: FusedOps,
     M: Net<B> + AutodiffModule<B>,
 {
-    let mut optim = SgdConfig::new().init::<B, M>();
+    let mut optim = Sgd::new(0.0);
     let mut rng = Pcg32::new(seed, 2);
     let mut batcher = Batcher::<B>::new(train, batch_size, false, device);
     let mut out = Vec::with_capacity(steps);

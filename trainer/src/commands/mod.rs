@@ -120,25 +120,27 @@ pub(crate) fn card_lines(cfg: &TrainConfig, p: &Prepared, figures: &[(&str, f64)
             lines.push(format!("penalty: {} * mean(W^2)", cfg.weight_decay));
         }
         ModelChoice::Mlp => {
-            // Every setting that shaped the weights, named as in config.toml and the flags.
-            lines.push(format!(
-                "shape: block_size {}, merge {}, n_layers {}, n_embd {}, n_hidden {}, scaled_init {}",
-                cfg.block_size, cfg.merge, cfg.n_layers, cfg.n_embd, cfg.n_hidden, cfg.scaled_init
-            ));
+            // Every setting that shaped the weights besides the shape, which the file's header
+            // holds, in two short lines: the card is part of the file, and the tiny preset's
+            // must stay under 4 KB.
             let schedule = match cfg.schedule {
                 Schedule::Step if cfg.lr_milestones.is_empty() => "constant".to_string(),
                 Schedule::Step => {
                     let at: Vec<String> = cfg.lr_milestones.iter().map(usize::to_string).collect();
-                    format!("step (x{} at {})", cfg.lr_decay, at.join(", "))
+                    format!("step x{} at {}", cfg.lr_decay, at.join(","))
                 }
-                Schedule::Cosine => format!("cosine (lr to lr x {})", cfg.lr_decay * cfg.lr_decay),
+                Schedule::Cosine => format!("cosine to lr x {}", (cfg.lr_decay * cfg.lr_decay) as f32),
             };
             lines.push(format!(
                 "steps: {}, batch_size: {}, lr: {}, schedule: {schedule}",
                 cfg.steps, cfg.batch_size, cfg.lr
             ));
-            let bn = if cfg.batch_norm { "true (folded into the linear layers)" } else { "false" };
-            lines.push(format!("weight_decay: {}, dropout: {}, batch_norm: {bn}", cfg.weight_decay, cfg.dropout));
+            let bn = if cfg.batch_norm { "folded" } else { "no" };
+            let init = if cfg.scaled_init { "scaled" } else { "plain" };
+            lines.push(format!(
+                "weight_decay: {}, dropout: {}, batch_norm: {bn}, init: {init}",
+                cfg.weight_decay, cfg.dropout
+            ));
         }
     }
     lines.extend(figures.iter().map(|(k, v)| format!("{k}: {v:.6}")));

@@ -42,6 +42,15 @@ pub trait FusedOps: Backend {
         tanh_backward_ops::<Self>(h, grad)
     }
 
+    /// A linear layer, `x w + b` for `x: [n, i]`, `w: [i, o]`, `b: [o]`: the autodiff
+    /// backend tracks it as one op (Burn's matmul and broadcast add are two, plus the bias's
+    /// reshape, each with its own buffers).
+    fn fused_linear(x: FloatTensor<Self>, w: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        let y = Self::float_matmul(x, w);
+        let [_, o] = shape2::<Self>(&y);
+        Self::float_add(y, Self::float_reshape(b, [1, o].into()))
+    }
+
     /// Mean cross-entropy of `logits: [n, v]` against `y: [n]`: a `[1]` tensor.
     fn fused_cross_entropy(logits: FloatTensor<Self>, y: IntTensor<Self>) -> FloatTensor<Self> {
         Self::fused_cross_entropy_forward(logits, y).0
@@ -53,6 +62,49 @@ pub trait FusedOps: Backend {
         y: IntTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         cross_entropy_forward_ops::<Self>(logits, y)
+    }
+
+    /// Batch norm over a batch, `x: [n, c]`: `(y, batch mean [c], batch variance [c])` with
+    /// `y = (x - mean) / sqrt(var + eps) * gamma + beta` and the biased variance (Burn's
+    /// `BatchNorm` in training). The autodiff backend tracks `y` as one op.
+    fn fused_batch_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        eps: f64,
+    ) -> [FloatTensor<Self>; 3] {
+        let [y, _, _, mean, var] = Self::fused_batch_norm_forward(x, gamma, beta, eps);
+        [y, mean, var]
+    }
+
+    /// Batch norm's forward pass: `[y, xhat [n, c], inv_std [c], mean [c], var [c]]`, where
+    /// `xhat = (x - mean) inv_std` and `inv_std = 1 / sqrt(var + eps)` are what the backward
+    /// pass needs.
+    fn fused_batch_norm_forward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        eps: f64,
+    ) -> [FloatTensor<Self>; 5] {
+        batch_norm_forward_ops::<Self>(x, gamma, beta, eps)
+    }
+
+    /// Batch norm's backward pass from the output's gradient `grad [n, c]`: `[dx, dgamma,
+    /// dbeta]` with `dbeta = sum(grad)`, `dgamma = sum(grad xhat)` over the batch and
+    /// `dx = gamma inv_std / n (n grad - dbeta - xhat dgamma)`.
+    fn fused_batch_norm_backward(
+        xhat: FloatTensor<Self>,
+        inv_std: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 3] {
+        batch_norm_backward_ops::<Self>(xhat, inv_std, gamma, grad)
+    }
+
+    /// One SGD step on a parameter: `w - (w * weight_decay + g) * lr`, or `w - g * lr` when
+    /// `weight_decay` is 0: Burn's `Sgd` arithmetic, in its order (so the same bits).
+    fn fused_sgd(w: FloatTensor<Self>, g: FloatTensor<Self>, lr: f32, weight_decay: f32) -> FloatTensor<Self> {
+        sgd_ops::<Self>(w, g, lr, weight_decay)
     }
 
     /// The gradient of the logits: `grad * (p - onehot(y)) / n`, `grad: [1]`.
@@ -82,6 +134,83 @@ fn cross_entropy_backward_ops<B: Backend>(p: FloatTensor<B>, y: IntTensor<B>, gr
     let onehot = Tensor::<B, 1, Int>::from_primitive(y).one_hot::<2>(v).float();
     let grad = Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(grad)).unsqueeze::<2>();
     ((p - onehot) * grad / n as f64).into_primitive().tensor()
+}
+
+/// The two dimensions of a matrix (`[0, 0]` for anything else).
+fn shape2<B: Backend>(t: &FloatTensor<B>) -> [usize; 2] {
+    use burn::tensor::TensorMetadata;
+    match *t.shape().as_slice() {
+        [n, o] => [n, o],
+        _ => [0, 0],
+    }
+}
+
+/// `x w + b` as one op: the output is `x w` with the bias added in place, and the backward
+/// pass is Burn's, `grad w^T`, `x^T grad` and the column sums of `grad` (the same ops Burn's
+/// matmul and broadcast add run, so the same bits).
+pub fn linear<B: FusedOps>(x: Tensor<B, 2>, w: Tensor<B, 2>, b: Tensor<B, 1>) -> Tensor<B, 2> {
+    float(B::fused_linear(prim(x), prim(w), prim(b)))
+}
+
+fn float<B: Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(t))
+}
+
+fn prim<B: Backend, const D: usize>(t: Tensor<B, D>) -> FloatTensor<B> {
+    t.into_primitive().tensor()
+}
+
+/// [`FusedOps::fused_batch_norm_forward`] with the backend's tensor ops.
+fn batch_norm_forward_ops<B: Backend>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    beta: FloatTensor<B>,
+    eps: f64,
+) -> [FloatTensor<B>; 5] {
+    let x = float::<B, 2>(x);
+    let c = x.dims()[1];
+    let mean = x.clone().mean_dim(0); // [1, c]
+    let centered = x - mean.clone();
+    let var = centered.clone().square().mean_dim(0); // [1, c]
+    let inv_std = var.clone().add_scalar(eps).sqrt().recip();
+    let xhat = centered * inv_std.clone();
+    let y = xhat.clone() * float::<B, 1>(gamma).unsqueeze::<2>() + float::<B, 1>(beta).unsqueeze::<2>();
+    [prim(y), prim(xhat), prim(inv_std.reshape([c])), prim(mean.reshape([c])), prim(var.reshape([c]))]
+}
+
+/// [`FusedOps::fused_batch_norm_backward`] with the backend's tensor ops.
+fn batch_norm_backward_ops<B: Backend>(
+    xhat: FloatTensor<B>,
+    inv_std: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> [FloatTensor<B>; 3] {
+    let (xhat, dy) = (float::<B, 2>(xhat), float::<B, 2>(grad));
+    let [n, c] = dy.dims();
+    let dbeta = dy.clone().sum_dim(0); // [1, c]
+    let dgamma = (dy.clone() * xhat.clone()).sum_dim(0); // [1, c]
+    let scale = (float::<B, 1>(gamma) * float::<B, 1>(inv_std) / n as f64).unsqueeze::<2>();
+    let dx = (dy * n as f64 - dbeta.clone() - xhat * dgamma.clone()) * scale;
+    [prim(dx), prim(dgamma.reshape([c])), prim(dbeta.reshape([c]))]
+}
+
+/// Batch norm of `x: [n, c]` over the batch, with [`FusedOps`]'s forward and backward:
+/// `(y, batch mean, batch variance)`; the statistics are not tracked (they feed the running
+/// averages only).
+pub fn batch_norm<B: FusedOps>(
+    x: Tensor<B, 2>,
+    gamma: Tensor<B, 1>,
+    beta: Tensor<B, 1>,
+    eps: f64,
+) -> (Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>) {
+    let [y, mean, var] = B::fused_batch_norm(prim(x), prim(gamma), prim(beta), eps);
+    (float(y), float(mean), float(var))
+}
+
+/// [`FusedOps::fused_sgd`] with the backend's tensor ops (Burn's `Sgd` and `WeightDecay`).
+fn sgd_ops<B: Backend>(w: FloatTensor<B>, g: FloatTensor<B>, lr: f32, weight_decay: f32) -> FloatTensor<B> {
+    let g = if weight_decay != 0.0 { B::float_add(B::float_mul_scalar(w.clone(), weight_decay.into()), g) } else { g };
+    B::float_sub(w, B::float_mul_scalar(g, lr.into()))
 }
 
 /// Mean cross-entropy of `logits: [n, v]` against the targets `y: [n]`, as one op.
@@ -124,6 +253,82 @@ impl<B: FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
                 prep.finish(h.clone(), h)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::fused_tanh(x.primitive)),
+        }
+    }
+
+    fn fused_linear(x: FloatTensor<Self>, w: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct Linear;
+
+        impl<B: FusedOps> Backward<B, 3> for Linear {
+            /// The input and the weights.
+            type State = (FloatTensor<B>, FloatTensor<B>);
+
+            fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+                let (x, w) = ops.state;
+                let grad = grads.consume::<B>(&ops.node);
+                let [node_x, node_w, node_b] = ops.parents;
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, B::float_matmul(grad.clone(), B::float_transpose(w)));
+                }
+                if let Some(node) = node_w {
+                    grads.register::<B>(node.id, B::float_matmul(B::float_transpose(x), grad.clone()));
+                }
+                if let Some(node) = node_b {
+                    let [_, o] = shape2::<B>(&grad);
+                    grads.register::<B>(node.id, B::float_reshape(B::float_sum_dim(grad, 0), [o].into()));
+                }
+            }
+        }
+
+        let parents = [x.node.clone(), w.node.clone(), b.node.clone()];
+        match Linear.prepare::<C>(parents).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = B::fused_linear(x.primitive.clone(), w.primitive.clone(), b.primitive);
+                prep.finish((x.primitive, w.primitive), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_linear(x.primitive, w.primitive, b.primitive)),
+        }
+    }
+
+    fn fused_batch_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        eps: f64,
+    ) -> [FloatTensor<Self>; 3] {
+        #[derive(Debug)]
+        struct BatchNorm;
+
+        impl<B: FusedOps> Backward<B, 3> for BatchNorm {
+            /// `xhat`, `inv_std` and `gamma` of the forward pass.
+            type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
+
+            fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+                let (xhat, inv_std, gamma) = ops.state;
+                let grad = grads.consume::<B>(&ops.node);
+                let [dx, dgamma, dbeta] = B::fused_batch_norm_backward(xhat, inv_std, gamma, grad);
+                for (parent, g) in ops.parents.into_iter().zip([dx, dgamma, dbeta]) {
+                    if let Some(node) = parent {
+                        grads.register::<B>(node.id, g);
+                    }
+                }
+            }
+        }
+
+        let parents = [x.node.clone(), gamma.node.clone(), beta.node.clone()];
+        let g = gamma.primitive;
+        let stats = |t| <Self as burn::tensor::backend::AutodiffBackend>::from_inner(t);
+        match BatchNorm.prepare::<C>(parents).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let [y, xhat, inv_std, mean, var] =
+                    B::fused_batch_norm_forward(x.primitive, g.clone(), beta.primitive, eps);
+                [prep.finish((xhat, inv_std, g), y), stats(mean), stats(var)]
+            }
+            OpsKind::UnTracked(prep) => {
+                let [y, mean, var] = B::fused_batch_norm(x.primitive, g, beta.primitive, eps);
+                [prep.finish(y), stats(mean), stats(var)]
+            }
         }
     }
 
@@ -175,6 +380,141 @@ impl FusedOps for Flex {
             *o = g * (1.0 - h * h);
         }
         out
+    }
+
+    fn fused_linear(x: FloatTensor<Self>, w: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        let mut y = Self::float_matmul(x, w);
+        let b = b.to_contiguous();
+        let ([_, o], Some(bs)) = (dims2(&y), b.as_slice::<f32>()) else {
+            let o = y.shape().dims::<2>()[1];
+            return Self::float_add(y, Self::float_reshape(b, [1, o].into()));
+        };
+        // The product is a new buffer of this op's own: the bias goes in in place.
+        match (bs.len() == o && y.is_contiguous()).then(|| y.try_storage_mut::<f32>()).flatten() {
+            Some(ys) => {
+                for row in ys.chunks_exact_mut(o) {
+                    for (v, &bias) in row.iter_mut().zip(bs) {
+                        *v += bias;
+                    }
+                }
+                y
+            }
+            None => Self::float_add(y, Self::float_reshape(b, [1, o].into())),
+        }
+    }
+
+    fn fused_batch_norm_forward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        eps: f64,
+    ) -> [FloatTensor<Self>; 5] {
+        let (x, gamma, beta) = (x.to_contiguous(), gamma.to_contiguous(), beta.to_contiguous());
+        let (Some(xs), Some(gs), Some(bs), [n, c]) =
+            (x.as_slice::<f32>(), gamma.as_slice::<f32>(), beta.as_slice::<f32>(), dims2(&x))
+        else {
+            return batch_norm_forward_ops::<Self>(x, gamma, beta, eps);
+        };
+        if gs.len() != c || bs.len() != c || n == 0 {
+            return batch_norm_forward_ops::<Self>(x, gamma, beta, eps);
+        }
+        // Column statistics row by row (the inner loops run along the channels, contiguous),
+        // summed in f64.
+        let mut sum = vec![0.0f64; c];
+        for row in xs.chunks_exact(c) {
+            for (s, &v) in sum.iter_mut().zip(row) {
+                *s += f64::from(v);
+            }
+        }
+        let mean: Vec<f32> = sum.iter().map(|s| (s / n as f64) as f32).collect();
+        let mut sq = vec![0.0f64; c];
+        for row in xs.chunks_exact(c) {
+            for ((s, &v), &m) in sq.iter_mut().zip(row).zip(&mean) {
+                let d = f64::from(v - m);
+                *s += d * d;
+            }
+        }
+        let var: Vec<f32> = sq.iter().map(|s| (s / n as f64) as f32).collect();
+        let inv_std: Vec<f32> = var.iter().map(|&v| (1.0 / (f64::from(v) + eps).sqrt()) as f32).collect();
+        let mut y = FlexTensor::empty(x.shape(), x.dtype());
+        let mut xhat = FlexTensor::empty(x.shape(), x.dtype());
+        for ((row, y_row), h_row) in xs
+            .chunks_exact(c)
+            .zip(y.storage_mut::<f32>().chunks_exact_mut(c))
+            .zip(xhat.storage_mut::<f32>().chunks_exact_mut(c))
+        {
+            for (j, ((y, h), &v)) in y_row.iter_mut().zip(h_row.iter_mut()).zip(row).enumerate() {
+                *h = (v - mean[j]) * inv_std[j];
+                *y = *h * gs[j] + bs[j];
+            }
+        }
+        let vector = |v: Vec<f32>| FlexTensor::from_data(TensorData::new(v, [c]));
+        [y, xhat, vector(inv_std), vector(mean), vector(var)]
+    }
+
+    fn fused_batch_norm_backward(
+        xhat: FloatTensor<Self>,
+        inv_std: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 3] {
+        let (xhat, inv_std, gamma, grad) =
+            (xhat.to_contiguous(), inv_std.to_contiguous(), gamma.to_contiguous(), grad.to_contiguous());
+        let (Some(hs), Some(is), Some(gs), Some(dys), [n, c]) = (
+            xhat.as_slice::<f32>(),
+            inv_std.as_slice::<f32>(),
+            gamma.as_slice::<f32>(),
+            grad.as_slice::<f32>(),
+            dims2(&grad),
+        ) else {
+            return batch_norm_backward_ops::<Self>(xhat, inv_std, gamma, grad);
+        };
+        if is.len() != c || gs.len() != c || hs.len() != dys.len() {
+            return batch_norm_backward_ops::<Self>(xhat, inv_std, gamma, grad);
+        }
+        let (mut dbeta, mut dgamma) = (vec![0.0f32; c], vec![0.0f32; c]);
+        for (dy_row, h_row) in dys.chunks_exact(c).zip(hs.chunks_exact(c)) {
+            for (((db, dg), &dy), &h) in dbeta.iter_mut().zip(dgamma.iter_mut()).zip(dy_row).zip(h_row) {
+                *db += dy;
+                *dg += dy * h;
+            }
+        }
+        let nf = n as f32;
+        let scale: Vec<f32> = gs.iter().zip(is).map(|(&g, &i)| g * i / nf).collect();
+        let mut dx = FlexTensor::empty(grad.shape(), grad.dtype());
+        for ((dx_row, dy_row), h_row) in
+            dx.storage_mut::<f32>().chunks_exact_mut(c).zip(dys.chunks_exact(c)).zip(hs.chunks_exact(c))
+        {
+            for (j, ((dx, &dy), &h)) in dx_row.iter_mut().zip(dy_row).zip(h_row).enumerate() {
+                *dx = scale[j] * (nf * dy - dbeta[j] - h * dgamma[j]);
+            }
+        }
+        let vector = |v: Vec<f32>| FlexTensor::from_data(TensorData::new(v, [c]));
+        [dx, vector(dgamma), vector(dbeta)]
+    }
+
+    fn fused_sgd(w: FloatTensor<Self>, g: FloatTensor<Self>, lr: f32, weight_decay: f32) -> FloatTensor<Self> {
+        let g = g.to_contiguous();
+        let (Some(gs), Some(n)) = (g.as_slice::<f32>(), w.as_slice::<f32>().map(<[f32]>::len)) else {
+            return sgd_ops::<Self>(w, g, lr, weight_decay);
+        };
+        if n != gs.len() || w.shape() != g.shape() {
+            return sgd_ops::<Self>(w, g, lr, weight_decay);
+        }
+        // In place when the buffer is the parameter's alone (it is, between steps); copied
+        // once otherwise.
+        let mut w = w;
+        let ws = &mut w.storage_mut::<f32>()[..n];
+        if weight_decay != 0.0 {
+            for (w, &g) in ws.iter_mut().zip(gs) {
+                *w -= (*w * weight_decay + g) * lr;
+            }
+        } else {
+            for (w, &g) in ws.iter_mut().zip(gs) {
+                *w -= g * lr;
+            }
+        }
+        w
     }
 
     fn fused_cross_entropy_forward(
@@ -338,11 +678,116 @@ mod tests {
         assert!(close(gx, gy));
     }
 
+    /// The fused batch norm's output, gradients (input, gamma, beta) and statistics against
+    /// Burn's `BatchNorm` in training, on backend `B`.
+    fn check_batch_norm<B: AutodiffBackend + FusedOps>() {
+        use burn::nn::BatchNormConfig;
+        let device = Default::default();
+        let (n, c) = (12, 5);
+        let values: Vec<f32> = (0..n * c).map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.3 + (i % c) as f32).collect();
+        let input = || Tensor::<B, 1>::from_floats(values.as_slice(), &device).reshape([n, c]).require_grad();
+        let mut bn = BatchNormConfig::new(c).init::<B>(&device);
+        let gamma: Vec<f32> = (0..c).map(|j| 0.5 + j as f32 * 0.25).collect();
+        let beta: Vec<f32> = (0..c).map(|j| j as f32 * 0.1 - 0.2).collect();
+        bn.gamma = burn::module::Param::from_tensor(Tensor::from_floats(gamma.as_slice(), &device));
+        bn.beta = burn::module::Param::from_tensor(Tensor::from_floats(beta.as_slice(), &device));
+        let w = Tensor::<B, 2>::random([n, c], burn::tensor::Distribution::Default, &device);
+        let (x, xr) = (input(), input());
+        let (g, b) = (bn.gamma.val(), bn.beta.val());
+        let (y, mean, var) = batch_norm(x.clone(), g.clone(), b.clone(), bn.epsilon);
+        let reference = bn.forward(xr.clone());
+        fn v<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+            t.into_data().to_vec::<f32>().unwrap()
+        }
+        let v1 = v::<B::InnerBackend, 1>;
+        let close =
+            |a: &[f32], b: &[f32], tol: f32| a.iter().zip(b).all(|(a, b)| (a - b).abs() <= tol * (1.0 + b.abs()));
+        assert!(close(&v(y.clone()), &v(reference.clone()), 1e-5));
+        let gf = (y * w.clone()).sum().backward();
+        let gr = (reference * w).sum().backward();
+        assert!(close(&v(x.grad(&gf).unwrap()), &v(xr.grad(&gr).unwrap()), 1e-4));
+        assert!(close(&v1(g.grad(&gf).unwrap()), &v1(bn.gamma.val().grad(&gr).unwrap()), 1e-4));
+        assert!(close(&v1(b.grad(&gf).unwrap()), &v1(bn.beta.val().grad(&gr).unwrap()), 1e-5));
+        // The batch statistics: column means and biased variances.
+        let cols = |j: usize| values.iter().skip(j).step_by(c).map(|&x| f64::from(x)).collect::<Vec<_>>();
+        for (j, (m, s2)) in v(mean).iter().zip(v(var)).enumerate() {
+            let col = cols(j);
+            let want_m = col.iter().sum::<f64>() / n as f64;
+            let want_v = col.iter().map(|x| (x - want_m).powi(2)).sum::<f64>() / n as f64;
+            assert!((f64::from(*m) - want_m).abs() < 1e-5 && (f64::from(s2) - want_v).abs() < 1e-4 * want_v);
+        }
+    }
+
+    /// The fused linear layer equals Burn's matmul and broadcast add bit for bit: output and
+    /// the gradients of input, weights and bias.
+    fn check_linear<B: AutodiffBackend + FusedOps>() {
+        let device = Default::default();
+        let t = |n: usize, seed: usize| -> Vec<f32> {
+            (0..n).map(|i| ((i * 37 + seed * 11) % 41) as f32 * 0.07 - 1.3).collect()
+        };
+        let (n, i, o) = (6, 5, 7);
+        let make = || {
+            let x = Tensor::<B, 1>::from_floats(t(n * i, 1).as_slice(), &device).reshape([n, i]).require_grad();
+            let w = Tensor::<B, 1>::from_floats(t(i * o, 2).as_slice(), &device).reshape([i, o]).require_grad();
+            let b = Tensor::<B, 1>::from_floats(t(o, 3).as_slice(), &device).require_grad();
+            (x, w, b)
+        };
+        let (x, w, b) = make();
+        let (xr, wr, br) = make();
+        let out = Tensor::<B, 2>::random([n, o], burn::tensor::Distribution::Default, &device);
+        let y = linear(x.clone(), w.clone(), b.clone());
+        let yr = xr.clone().matmul(wr.clone()) + br.clone().unsqueeze::<2>();
+        let v = |t: Tensor<B, 2>| t.into_data().to_vec::<f32>().unwrap();
+        assert_eq!(v(y.clone()), v(yr.clone()));
+        let (g, gr) = ((y * out.clone()).sum().backward(), (yr * out).sum().backward());
+        let d = |t: Option<Tensor<B::InnerBackend, 2>>| t.unwrap().into_data().to_vec::<f32>().unwrap();
+        assert_eq!(d(x.grad(&g)), d(xr.grad(&gr)));
+        assert_eq!(d(w.grad(&g)), d(wr.grad(&gr)));
+        let d1 = |t: Option<Tensor<B::InnerBackend, 1>>| t.unwrap().into_data().to_vec::<f32>().unwrap();
+        assert_eq!(d1(b.grad(&g)), d1(br.grad(&gr)));
+    }
+
+    /// The fused SGD step gives Burn's `Sgd` (with and without weight decay) bit for bit.
+    fn check_sgd<B: AutodiffBackend + FusedOps>()
+    where
+        B::InnerBackend: FusedOps,
+    {
+        use burn::optim::decay::WeightDecayConfig;
+        use burn::optim::{GradientsParams, Optimizer, SgdConfig};
+        let device = Default::default();
+        for wd in [0.0f32, 1e-3] {
+            let cfg = crate::config::TrainConfig { block_size: 2, n_embd: 3, n_hidden: 7, ..Default::default() };
+            let shape = crate::model::mlp::MlpConfig::new(&cfg, 11);
+            let init = shape.init_params(true, &mut runtime::Pcg32::new(3, 1));
+            let x = Tensor::<B, 2, Int>::from_ints([[1, 2], [3, 4], [0, 10], [5, 5]], &device);
+            let y = Tensor::<B, 1, Int>::from_ints([2, 0, 9, 1], &device);
+            let step =
+                |optim: &mut dyn FnMut(crate::model::mlp::Mlp<B>, GradientsParams) -> crate::model::mlp::Mlp<B>| {
+                    let mut m = shape.load::<B>(&init, &device).unwrap();
+                    for _ in 0..3 {
+                        let loss = cross_entropy(crate::model::Net::logits(&m, x.clone()), y.clone());
+                        let grads = GradientsParams::from_grads(loss.backward(), &m);
+                        m = optim(m, grads);
+                    }
+                    crate::model::Net::params(&m)
+                };
+            let mut ours = crate::optim::Sgd::new(wd);
+            let decay = (wd > 0.0).then(|| WeightDecayConfig::new(wd));
+            let mut burns = SgdConfig::new().with_weight_decay(decay).init();
+            let a = step(&mut |m, g| ours.step(0.3, m, g));
+            let b = step(&mut |m, g| burns.step(0.3, m, g));
+            assert_eq!(a, b, "weight decay {wd}");
+        }
+    }
+
     #[cfg(feature = "flex")]
     #[test]
     fn flex_fused_ops_match_burns() {
         check_tanh::<Autodiff<Flex>>();
         check_cross_entropy::<Autodiff<Flex>>();
+        check_batch_norm::<Autodiff<Flex>>();
+        check_linear::<Autodiff<Flex>>();
+        check_sgd::<Autodiff<Flex>>();
     }
 
     /// CI runs it: `cargo test -p trainer --features ndarray --lib fused`.
@@ -351,5 +796,8 @@ mod tests {
     fn ndarray_fused_ops_match_burns() {
         check_tanh::<Autodiff<burn::backend::NdArray>>();
         check_cross_entropy::<Autodiff<burn::backend::NdArray>>();
+        check_batch_norm::<Autodiff<burn::backend::NdArray>>();
+        check_linear::<Autodiff<burn::backend::NdArray>>();
+        check_sgd::<Autodiff<burn::backend::NdArray>>();
     }
 }

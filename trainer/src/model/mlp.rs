@@ -10,7 +10,7 @@
 //! layout) and, with batch norm, `bn{k}.gamma`, `bn{k}.beta`, `bn{k}.mean`, `bn{k}.var`. The
 //! one-hidden-layer MLP's names are `C, W1, b1, W2, b2`, as before the stack existed.
 
-use super::fused::{tanh, FusedOps};
+use super::fused::{self, tanh, FusedOps};
 use super::{host, randn, HostTensor, Net, Params};
 use crate::config::TrainConfig;
 use burn::module::{Module, Param, RunningState};
@@ -220,6 +220,25 @@ impl MlpConfig {
     }
 }
 
+/// Burn's `BatchNorm` with its training pass as one fused op ([`fused::batch_norm`]: about
+/// 25 tracked tensor ops become one, with a one-pass backward): the batch statistics
+/// normalise, and the running averages move towards them by `momentum` as in Burn
+/// (`running (1 - momentum) + batch momentum`, biased variance). Evaluation (no autodiff)
+/// is Burn's own pass over the running statistics, as the export folds them.
+fn batch_norm<B: FusedOps>(bn: &BatchNorm<B>, z: Tensor<B, 2>) -> Tensor<B, 2> {
+    if !B::ad_enabled(&z.device()) {
+        return bn.forward(z);
+    }
+    let (y, mean, var) = fused::batch_norm(z, bn.gamma.val(), bn.beta.val(), bn.epsilon);
+    let m = bn.momentum;
+    let update = |state: &RunningState<Tensor<B, 1>>, batch: Tensor<B, 1>| {
+        state.update(state.value_sync().mul_scalar(1.0 - m).add(batch.mul_scalar(m)).detach());
+    };
+    update(&bn.running_mean, mean);
+    update(&bn.running_var, var);
+    y
+}
+
 impl<B: FusedOps> Net<B> for Mlp<B> {
     fn dropout(&self) -> f64 {
         self.dropout
@@ -227,32 +246,38 @@ impl<B: FusedOps> Net<B> for Mlp<B> {
 
     fn logits(&self, x: Tensor<B, 2, Int>) -> Tensor<B, 2> {
         let [n, block_size] = x.dims();
-        let [_, n_embd] = self.c.dims();
-        let emb = self.c.val().select(0, x.reshape([n * block_size])); // [n * block, n_embd]
-                                                                       // [n, positions, features]; each layer concatenates `n_merge` consecutive positions.
-        let mut h = emb.reshape([n, block_size, n_embd]);
+        // `h: [n * positions, features]`, row-major: a layer that merges `m` consecutive
+        // positions reads it as `[n * positions / m, m * features]`, a reshape that moves
+        // nothing. (Each reshape is a node of the autodiff graph, so layers that merge
+        // nothing skip it.)
+        let mut h = self.c.val().select(0, x.reshape([n * block_size])); // [n * block_size, n_embd]
+        let mut positions = block_size;
         let last = self.layers.len().saturating_sub(1);
         for (k, (layer, &m)) in self.layers.iter().zip(self.merges.iter()).enumerate() {
-            let [_, positions, features] = h.dims();
-            let (p, f) = (positions / m.max(1), features * m.max(1));
-            let z = h.reshape([n * p, f]).matmul(layer.w.val()) + layer.b.val().unsqueeze::<2>(); // [n p, out]
+            let m = m.max(1);
+            if m > 1 {
+                positions /= m;
+                let features = h.dims()[1];
+                h = h.reshape([n * positions, m * features]);
+            }
+            let z = fused::linear(h, layer.w.val(), layer.b.val()); // [n * positions, n_out]
             if k == last {
                 return z;
             }
             let z = match &layer.bn {
-                Some(bn) => bn.forward(z),
+                Some(bn) => batch_norm(bn, z),
                 None => z,
             };
-            let out = z.dims()[1];
             // tanh: one fused op with a one-pass backward (see fused.rs for what it saves).
-            // Burn's dropout acts only on the autodiff backend: evaluation and export see the
-            // plain layer. The mask comes from the backend's generator, which the training
-            // step seeds from the run's RNG (so a resumed run draws the same masks).
-            let a = DropoutConfig::new(self.dropout).init().forward(tanh(z));
-            h = a.reshape([n, p, out]);
+            // Burn's dropout acts only on the autodiff backend (and not at all at 0):
+            // evaluation and export see the plain layer. The mask comes from the backend's
+            // generator, which the training step seeds from the run's RNG (so a resumed run
+            // draws the same masks).
+            h = DropoutConfig::new(self.dropout).init().forward(tanh(z));
         }
         // Only a stack without layers gets here (none is ever built): the features as they are.
-        h.reshape([n, block_size * n_embd])
+        let features = h.dims()[1];
+        h.reshape([n, positions * features])
     }
 
     fn params(&self) -> Params {
