@@ -450,14 +450,14 @@ fn a_checkpoint_due_without_an_evaluation_waits_for_the_next_steps_loss() {
     args.extend(["--lr-milestones", "50", "--lr-decay", "10000", "--checkpoint-every", "1", "--eval-every", "0"]);
     args.extend(TINY[..6].iter());
     let err = fail(&args);
-    assert!(err.contains("training stopped at step 51") && err.contains("the loss became"), "{err}");
-    assert!(err.contains("checkpoint.json holds step 50"), "{err}");
     let run = dir.path().join("mlp");
     let ck: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("checkpoint.json")).unwrap()).unwrap();
-    assert_eq!(ck["step"], 50);
+    assert_eq!(ck["step"], 50, "{err}");
     // Uniform guessing over the 27 symbols costs ln 27 = 3.30.
     let test = kept_test_loss(&run);
     assert!(test < 3.30, "the kept checkpoint's test loss is {test}");
+    assert!(err.contains("training stopped at step 51") && err.contains("the loss became"), "{err}");
+    assert!(err.contains("checkpoint.json holds step 50"), "{err}");
 }
 
 #[test]
