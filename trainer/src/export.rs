@@ -33,17 +33,6 @@ pub struct Exported {
     pub max_errors: QuantErrors,
 }
 
-/// `[rows, cols]` row-major -> `[cols, rows]` row-major (Burn's `[in, out]` to the file's `[out, in]`).
-pub fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0.0; values.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = values[r * cols + c];
-        }
-    }
-    out
-}
-
 /// The trainer's weights in the runtime's host-side form (`[out, in]` matrices).
 pub fn float_model(vocab: &str, source: &Source) -> anyhow::Result<FloatModel> {
     Ok(match source {

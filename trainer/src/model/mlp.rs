@@ -198,7 +198,7 @@ impl MlpConfig {
                 w.len() == n_in * n_out && b.len() == n_out,
                 "W{k}/b{k} do not have the configuration's shape; the checkpoint belongs to another configuration"
             );
-            let (mut wt, mut bt) = (crate::export::transpose(w, n_in, n_out), b.clone());
+            let (mut wt, mut bt) = (super::transpose(w, n_in, n_out), b.clone());
             if hidden && self.batch_norm {
                 let get = |name: &str| p.get(&format!("bn{k}.{name}")).map(|t| t.values.clone());
                 let (gamma, beta, mean, var) = (get("gamma")?, get("beta")?, get("mean")?, get("var")?);

@@ -79,6 +79,19 @@ impl Params {
     }
 }
 
+/// `[rows, cols]` row-major -> `[cols, rows]` row-major (Burn's `[in, out]` to the file's
+/// `[out, in]`). It lives with the host tensors, below both the MLP (which folds batch norm
+/// into the file's layout) and the export, so that the dependency points one way.
+pub fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = values[r * cols + c];
+        }
+    }
+    out
+}
+
 /// Copies a tensor to the host.
 pub fn host<B: Backend, const D: usize>(name: &str, t: Tensor<B, D>) -> HostTensor {
     let shape = t.dims().to_vec();
