@@ -382,23 +382,19 @@ impl FusedOps for Flex {
     }
 
     fn fused_linear(x: FloatTensor<Self>, w: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
-        let mut y = Self::float_matmul(x, w);
-        let b = b.to_contiguous();
-        let ([_, o], Some(bs)) = (dims2(&y), b.as_slice::<f32>()) else {
-            let o = y.shape().dims::<2>()[1];
-            return Self::float_add(y, Self::float_reshape(b, [1, o].into()));
-        };
-        // The product is a new buffer of this op's own: the bias goes in in place.
-        match (bs.len() == o && y.is_contiguous()).then(|| y.try_storage_mut::<f32>()).flatten() {
-            Some(ys) => {
+        let y = contiguous(Self::float_matmul(x, w));
+        let b = contiguous(b);
+        let [_, o] = shape2::<Self>(&y);
+        match (y.as_slice::<f32>(), b.as_slice::<f32>()) {
+            // The product is a new buffer of this op's own: the bias goes in in place.
+            (Some(_), Some(bs)) if bs.len() == o && o > 0 => rewrite(y, |ys| {
                 for row in ys.chunks_exact_mut(o) {
                     for (v, &bias) in row.iter_mut().zip(bs) {
                         *v += bias;
                     }
                 }
-                y
-            }
-            None => Self::float_add(y, Self::float_reshape(b, [1, o].into())),
+            }),
+            _ => Self::float_add(y, Self::float_reshape(b, [1, o].into())),
         }
     }
 
@@ -436,7 +432,6 @@ impl FusedOps for Flex {
         let var: Vec<f32> = sq.iter().map(|s| (s / n as f64) as f32).collect();
         let inv_std: Vec<f32> = var.iter().map(|&v| (1.0 / (f64::from(v) + eps).sqrt()) as f32).collect();
         // x becomes xhat (in place when x is this op's alone), and y is made from it.
-        let (gs, bs) = (gs.to_vec(), bs.to_vec());
         let xhat = rewrite(x, |xs| {
             for row in xs.chunks_exact_mut(c) {
                 for ((v, &m), &i) in row.iter_mut().zip(&mean).zip(&inv_std) {
@@ -448,7 +443,7 @@ impl FusedOps for Flex {
             .as_slice::<f32>()
             .unwrap_or_default()
             .chunks_exact(c)
-            .flat_map(|row| row.iter().zip(&gs).zip(&bs).map(|((&h, &g), &b)| h * g + b))
+            .flat_map(|row| row.iter().zip(gs).zip(bs).map(|((&h, &g), &b)| h * g + b))
             .collect();
         let y = FlexTensor::from_data(TensorData::new(y, [n, c]));
         let vector = |v: Vec<f32>| FlexTensor::from_data(TensorData::new(v, [c]));
@@ -496,27 +491,25 @@ impl FusedOps for Flex {
     }
 
     fn fused_sgd(w: FloatTensor<Self>, g: FloatTensor<Self>, lr: f32, weight_decay: f32) -> FloatTensor<Self> {
-        let g = g.to_contiguous();
-        let (Some(gs), Some(n)) = (g.as_slice::<f32>(), w.as_slice::<f32>().map(<[f32]>::len)) else {
+        let (w, g) = (contiguous(w), contiguous(g));
+        let (Some(_), Some(gs)) = (w.as_slice::<f32>(), g.as_slice::<f32>()) else {
             return sgd_ops::<Self>(w, g, lr, weight_decay);
         };
-        if n != gs.len() || w.shape() != g.shape() {
+        if w.shape() != g.shape() {
             return sgd_ops::<Self>(w, g, lr, weight_decay);
         }
-        // In place when the buffer is the parameter's alone (it is, between steps); copied
-        // once otherwise.
-        let mut w = w;
-        let ws = &mut w.storage_mut::<f32>()[..n];
-        if weight_decay != 0.0 {
-            for (w, &g) in ws.iter_mut().zip(gs) {
-                *w -= (*w * weight_decay + g) * lr;
+        // In place when the buffer is the parameter's alone (it is, between steps).
+        rewrite(w, |ws| {
+            if weight_decay != 0.0 {
+                for (w, &g) in ws.iter_mut().zip(gs) {
+                    *w -= (*w * weight_decay + g) * lr;
+                }
+            } else {
+                for (w, &g) in ws.iter_mut().zip(gs) {
+                    *w -= g * lr;
+                }
             }
-        } else {
-            for (w, &g) in ws.iter_mut().zip(gs) {
-                *w -= g * lr;
-            }
-        }
-        w
+        })
     }
 
     fn fused_cross_entropy_forward(
@@ -587,13 +580,15 @@ fn contiguous(t: FlexTensor) -> FlexTensor {
     }
 }
 
-/// Runs `f` over the values of `t` (contiguous f32) as a buffer it may overwrite: `t`'s own
-/// when nothing else holds it, else a copy. A fused op's output thus reuses its input's
+/// Runs `f` over the values of `t` (f32; callers check) as a buffer it may overwrite: `t`'s
+/// own when nothing else holds it and its values are one run from its buffer's start, else
+/// a contiguous copy. A fused op's output thus reuses its input's
 /// buffer where it can: flex's `FlexTensor::empty` zeroes a new buffer and then copies it
 /// into an aligned one (callgrind: 24% of a training step's instructions, most of it in the
 /// matrix products' outputs, which are flex's own).
 #[cfg(feature = "flex")]
-fn rewrite(mut t: FlexTensor, f: impl FnOnce(&mut [f32])) -> FlexTensor {
+fn rewrite(t: FlexTensor, f: impl FnOnce(&mut [f32])) -> FlexTensor {
+    let mut t = contiguous(t);
     let n = t.shape().num_elements();
     if t.as_slice::<f32>().is_some() {
         if let Some(values) = t.try_storage_mut::<f32>().and_then(|s| s.get_mut(..n)) {
