@@ -2,7 +2,7 @@
 //! `fixtures/golden.json`. The names a user sees on the workstation are the names the board
 //! produces for the same file and settings; any change to sampling or arithmetic shows here.
 
-use runtime::{Model, Network, Quant, Temperature, MAX_LEN};
+use runtime::{Model, Network, Quant, SampleConfig, Temperature, MAX_LEN};
 use tools::fixtures::{accented, fixture_dir, names, Golden, Kind, FILES, SETTINGS};
 
 fn golden() -> Vec<Golden> {
@@ -17,7 +17,17 @@ fn runtime_reproduces_the_golden_names() {
         let bytes = std::fs::read(fixture_dir().join(&g.file)).unwrap();
         let got = names(&bytes, g.seed, Temperature::from_milli(g.temperature_milli), g.top_k).unwrap();
         assert_eq!(got, g.names, "{} seed {} temperature {} top_k {}", g.file, g.seed, g.temperature_milli, g.top_k);
-        let vocab = Model::from_bytes(&bytes).unwrap().vocab().as_str().to_string();
+        // The batched list (`trainer sample`, the playground) is the same, name for name, and
+        // name i is the same word whatever range is asked for.
+        let model = Model::from_bytes(&bytes).unwrap();
+        let cfg = SampleConfig {
+            temperature: Temperature::from_milli(g.temperature_milli),
+            top_k: g.top_k,
+            max_len: MAX_LEN,
+        };
+        assert_eq!(runtime::names(&model, g.seed, 0..g.names.len() as u64, &cfg, "").unwrap(), g.names);
+        assert_eq!(runtime::names(&model, g.seed, 5..12, &cfg, "").unwrap(), g.names[5..12]);
+        let vocab = model.vocab().as_str().to_string();
         assert!(got.iter().all(|n| n.chars().all(|c| c != '.' && vocab.contains(c))), "{got:?}");
         assert!(got.iter().all(|n| n.chars().count() <= MAX_LEN));
     }

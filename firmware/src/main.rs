@@ -7,7 +7,7 @@ use runtime::{generate, Model, Network, Pcg32, SampleConfig, ScratchBuf};
 
 /// Same seed, model and settings give the same names as `trainer sample --seed 42 -n 20`.
 const SEED: u64 = 42;
-const N_NAMES: usize = 20;
+const N_NAMES: u64 = 20;
 const CFG: SampleConfig = SampleConfig::DEFAULT;
 
 #[cortex_m_rt::entry]
@@ -43,9 +43,10 @@ fn main() -> ! {
 fn names(net: &model::Net) -> ! {
     let mut scratch_buf = ScratchBuf::<{ model::SCRATCH_WORDS }>::new();
     let Ok(mut scratch) = scratch_buf.scratch(net) else { exit(1) };
-    let mut rng = Pcg32::from_seed(SEED);
     let mut name = heapless::String::<{ model::NAME_BYTES }>::new();
-    for _ in 0..N_NAMES {
+    for i in 0..N_NAMES {
+        // Name i from its own stream, as `trainer sample` numbers them.
+        let mut rng = Pcg32::for_name(SEED, i);
         match generate(net, &mut scratch, &mut rng, &CFG, "", &mut name) {
             Ok(_) => defmt::println!("{=str}", name.as_str()),
             Err(e) => {

@@ -134,3 +134,35 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
     }
     Ok(())
 }
+
+/// Names `range` (indices) of the list `net` draws with `seed`: name `i` from
+/// [`Pcg32::for_name`]`(seed, i)`, computed [`MAX_BATCH`] at a time with [`generate_batch`].
+/// The list `trainer sample`, the firmware and the playground print.
+#[cfg(feature = "alloc")]
+pub fn names<N: Network + ?Sized>(
+    net: &N,
+    seed: u64,
+    range: core::ops::Range<u64>,
+    cfg: &SampleConfig,
+    prefix: &str,
+) -> Result<alloc::vec::Vec<alloc::string::String>, Error> {
+    use alloc::vec::Vec;
+    let total = usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(usize::MAX);
+    let n_batch = total.clamp(1, MAX_BATCH);
+    let mut buf = alloc::vec![0u32; batch_scratch_words(net, n_batch)];
+    let mut s = BatchScratch::new(net, n_batch, &mut buf)?;
+    // The widest name: MAX_LEN symbols of at most 4 UTF-8 bytes.
+    let mut outs: Vec<heapless::String<{ 4 * crate::MAX_LEN }>> = Vec::new();
+    outs.resize(n_batch, heapless::String::new());
+    let mut names = Vec::with_capacity(total.min(1 << 20));
+    let mut next = range.start;
+    while next < range.end {
+        let count = usize::try_from(range.end - next).unwrap_or(usize::MAX).min(n_batch);
+        let mut rngs: Vec<Pcg32> = (next..).take(count).map(|i| Pcg32::for_name(seed, i)).collect();
+        let outs = outs.get_mut(..count).unwrap_or(&mut []);
+        generate_batch(net, &mut s, &mut rngs, cfg, prefix, outs)?;
+        names.extend(outs.iter().map(|n| alloc::string::String::from(n.as_str())));
+        next += count as u64;
+    }
+    Ok(names)
+}

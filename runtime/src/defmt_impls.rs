@@ -112,6 +112,9 @@ impl Format for Error {
             NameBufferTooSmall { need, have } => {
                 (intern!("name buffer too small (bytes needed, given)"), [Some(need), Some(have)])
             }
+            ProbsTooSmall { need, have } => {
+                (intern!("probability buffer too small (values needed, given)"), [Some(need), Some(have)])
+            }
             BadTemperature { milli } => (intern!("temperature above 100 (thousandths)"), [Some(milli as usize), None]),
             WrongNumberFormat { .. } => (intern!("model's number format is not the one this code runs"), [None, None]),
             BatchSize { n, capacity } => (intern!("batch does not fit (names, capacity)"), [Some(n), Some(capacity)]),

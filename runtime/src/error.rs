@@ -141,6 +141,8 @@ pub enum Error {
     PrefixTooLong { len: usize, max: usize },
     /// The output string cannot hold `max_len` of the vocabulary's widest symbols.
     NameBufferTooSmall { need: usize, have: usize },
+    /// The buffer for a distribution has fewer values than the vocabulary has symbols.
+    ProbsTooSmall { need: usize, have: usize },
     /// Temperature must be at most 100 (0 means argmax).
     BadTemperature { milli: u32 },
     /// The model holds other numbers than this code runs (an f32 file given to the integer
@@ -174,6 +176,10 @@ impl fmt::Display for Error {
             NameBufferTooSmall { need, have } => write!(
                 f,
                 "the output string holds {have} bytes but a name of max_len symbols of this vocabulary needs {need}; size it with name_capacity()"
+            ),
+            ProbsTooSmall { need, have } => write!(
+                f,
+                "the probability buffer holds {have} values but the vocabulary has {need} symbols; size it with vocab().len()"
             ),
             BadTemperature { milli } => write!(
                 f,

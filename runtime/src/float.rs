@@ -131,12 +131,35 @@ pub fn sample(logits: &mut [f32], s: &FloatSampler, rng: &mut Pcg32) -> usize {
     if s.temperature == 0.0 {
         return kernels::argmax(logits);
     }
+    softmax(logits, s);
+    sample_mult(logits, rng.next_f32())
+}
+
+/// `logits` (temperature above 0) turned into [`sample`]'s probabilities in place:
+/// divided by the temperature, top-k, softmax.
+fn softmax(logits: &mut [f32], s: &FloatSampler) {
     for v in logits.iter_mut() {
         *v /= s.temperature;
     }
     top_k(logits, s.top_k, f32::NEG_INFINITY);
     kernels::softmax(logits);
-    sample_mult(logits, rng.next_f32())
+}
+
+/// The probabilities [`sample`] draws with from `logits` (overwritten): the softmax over its
+/// f32 sum, as [`sample_mult`] scales its coin; at temperature 0 all on the argmax.
+fn distribution(logits: &mut [f32], s: &FloatSampler, probs: &mut [f64]) {
+    if s.temperature == 0.0 {
+        let best = kernels::argmax(logits);
+        for (i, p) in probs.iter_mut().enumerate() {
+            *p = if i == best { 1.0 } else { 0.0 };
+        }
+        return;
+    }
+    softmax(logits, s);
+    let total: f32 = logits.iter().sum();
+    for (p, &q) in probs.iter_mut().zip(logits.iter()) {
+        *p = f64::from(q) / f64::from(total);
+    }
 }
 
 /// Index drawn from the distribution `probs` with `coin` in `[0, 1)` (llama2.c's
@@ -186,6 +209,10 @@ impl Network for FloatNet<'_, '_> {
 
     fn next_symbol(&self, ctx: &[u8], work: &mut [u32], s: &FloatSampler, rng: &mut Pcg32) -> usize {
         sample(self.forward(ctx, work), s, rng)
+    }
+
+    fn distribution(&self, ctx: &[u8], work: &mut [u32], s: &FloatSampler, probs: &mut [f64]) {
+        distribution(self.forward(ctx, work), s, probs);
     }
 
     fn log_prob(&self, ctx: &[u8], work: &mut [u32], target: u8) -> f64 {

@@ -156,15 +156,38 @@ fn argmax(z: &[i32]) -> usize {
 /// at temperature 0, else top-k, the integer softmax's weights and one random `u32`.
 pub fn sample(logits: &mut [i32], s: &IntSampler, rng: &mut Pcg32) -> usize {
     let Some(softmax) = s.softmax else { return argmax(logits) };
+    sample_weights(weigh(logits, softmax, s.top_k), rng.next_u32())
+}
+
+/// The weights [`sample`] draws from, written over the Q12 `logits`: top-k, then the integer
+/// softmax (0 for the symbols top-k removes).
+fn weigh(logits: &mut [i32], softmax: Softmax, k: usize) -> &mut [u32] {
     // Logits are above -2^30, so i32::MIN marks the symbols top-k removes.
-    top_k(logits, s.top_k, i32::MIN);
+    top_k(logits, k, i32::MIN);
     let z_max = logits.iter().copied().max().unwrap_or(0);
     let weights: &mut [u32] = bytemuck::cast_slice_mut(logits);
     for w in weights.iter_mut() {
         let z = *w as i32;
         *w = if z == i32::MIN { 0 } else { softmax.weight(z_max.wrapping_sub(z) as u32) };
     }
-    sample_weights(weights, rng.next_u32())
+    weights
+}
+
+/// The probabilities [`sample`] draws with from Q12 `logits` (overwritten): each symbol's
+/// weight over their sum, exactly as the draw divides them; at temperature 0 all on the argmax.
+fn distribution(logits: &mut [i32], s: &IntSampler, probs: &mut [f64]) {
+    let Some(softmax) = s.softmax else {
+        let best = argmax(logits);
+        for (i, p) in probs.iter_mut().enumerate() {
+            *p = if i == best { 1.0 } else { 0.0 };
+        }
+        return;
+    };
+    let weights = weigh(logits, softmax, s.top_k);
+    let total: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+    for (p, &w) in probs.iter_mut().zip(weights.iter()) {
+        *p = w as f64 / total.max(1) as f64;
+    }
 }
 
 impl Network for IntNet<'_, '_> {
@@ -190,6 +213,10 @@ impl Network for IntNet<'_, '_> {
 
     fn next_symbol(&self, ctx: &[u8], work: &mut [u32], s: &IntSampler, rng: &mut Pcg32) -> usize {
         sample(self.forward(ctx, work), s, rng)
+    }
+
+    fn distribution(&self, ctx: &[u8], work: &mut [u32], s: &IntSampler, probs: &mut [f64]) {
+        distribution(self.forward(ctx, work), s, probs);
     }
 
     fn log_prob(&self, ctx: &[u8], work: &mut [u32], target: u8) -> f64 {

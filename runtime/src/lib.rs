@@ -71,6 +71,8 @@ pub mod vocab;
 #[cfg(feature = "defmt")]
 mod defmt_impls;
 
+#[cfg(feature = "alloc")]
+pub use batch::names;
 pub use batch::{batch_scratch_words, generate_batch, BatchScratch, MAX_BATCH};
 pub use error::{DecodeError, Error};
 pub use eval::{nll, Nll};
@@ -86,6 +88,6 @@ pub use model::{Model, ModelSampler, Network, Scratch, ScratchBuf};
 #[cfg(feature = "alloc")]
 pub use owned::{to_words, EncodeError, Encoded, FloatBody, FloatLinear, FloatModel};
 pub use rng::Pcg32;
-pub use sampler::{generate, name_capacity, top_k, SampleConfig, Stop, Temperature, MAX_LEN};
+pub use sampler::{generate, name_capacity, next_distribution, top_k, SampleConfig, Stop, Temperature, MAX_LEN};
 pub use tensor::{Encoding, F32Le, I32Le, Layout, TensorView};
 pub use vocab::{Vocab, BOUNDARY, MAX_VOCAB};

@@ -36,6 +36,11 @@ pub trait Network {
     /// temperature 0). `work` has at least [`Network::work_words`] words.
     fn next_symbol(&self, ctx: &[u8], work: &mut [u32], sampler: &Self::Sampler, rng: &mut Pcg32) -> usize;
 
+    /// The distribution [`Network::next_symbol`] draws from after `ctx` with `sampler`, into
+    /// `probs` (`[vocab_size]`, symbol id order): at temperature 0 all of it on the symbol
+    /// chosen. `work` as for [`Network::next_symbol`].
+    fn distribution(&self, ctx: &[u8], work: &mut [u32], sampler: &Self::Sampler, probs: &mut [f64]);
+
     /// `ln p(target | ctx)` under the distribution the sampler draws from at temperature 1
     /// (no top-k), for evaluation.
     fn log_prob(&self, ctx: &[u8], work: &mut [u32], target: u8) -> f64;
@@ -184,6 +189,13 @@ impl Network for Model<'_> {
         match sampler {
             ModelSampler::Float(s) => FloatNet::of(self).next_symbol(ctx, work, s, rng),
             ModelSampler::Int(s) => IntNet::of(self).next_symbol(ctx, work, s, rng),
+        }
+    }
+
+    fn distribution(&self, ctx: &[u8], work: &mut [u32], sampler: &ModelSampler, probs: &mut [f64]) {
+        match sampler {
+            ModelSampler::Float(s) => FloatNet::of(self).distribution(ctx, work, s, probs),
+            ModelSampler::Int(s) => IntNet::of(self).distribution(ctx, work, s, probs),
         }
     }
 

@@ -32,6 +32,16 @@ impl Pcg32 {
         Self::new(seed, DEFAULT_STREAM)
     }
 
+    /// The generator of name `index` (0, 1, 2, ...) of a list of names drawn with `seed`: the
+    /// seed on stream [`DEFAULT_STREAM`]` + index`, so every name has a stream of its own and
+    /// name 0 draws what [`Pcg32::from_seed`] draws. Name `i` of seed `s` is the same word
+    /// however many names are asked for and in whatever batches they are computed
+    /// ([`crate::generate_batch`]); `trainer sample`, the firmware and the playground all
+    /// number their names this way, so they print the same list.
+    pub const fn for_name(seed: u64, index: u64) -> Self {
+        Self::new(seed, DEFAULT_STREAM.wrapping_add(index))
+    }
+
     /// The generator's (state, increment), to save it and continue later with [`Pcg32::from_state`].
     pub const fn state(&self) -> (u64, u64) {
         (self.state, self.inc)

@@ -204,6 +204,34 @@ pub fn generate<N: Network + ?Sized, const B: usize>(
     Ok(Stop::MaxLen)
 }
 
+/// The distribution [`generate`] draws the symbol after `text` from, with `cfg` (its
+/// temperature and top-k): `probs[id]` for each symbol id of the vocabulary
+/// ([`crate::Vocab::symbol`]), summing to 1 up to rounding; at temperature 0 all of it lies on
+/// the symbol chosen. `text` is what a name holds so far (a prefix, possibly empty): the
+/// context is its last `block_size` symbols after boundary padding, as in [`generate`].
+///
+/// This is the lectures' softmax made visible: the playground draws it as a bar chart.
+pub fn next_distribution<N: Network + ?Sized>(
+    net: &N,
+    scratch: &mut Scratch,
+    cfg: &SampleConfig,
+    text: &str,
+    probs: &mut [f64],
+) -> Result<(), Error> {
+    scratch.check(net)?;
+    let sampler = net.sampler(cfg)?;
+    let vocab_size = net.vocab().len();
+    let Some(probs) = probs.get_mut(..vocab_size) else {
+        return Err(Error::ProbsTooSmall { need: vocab_size, have: probs.len() });
+    };
+    scratch.ctx.fill(0);
+    for symbol in text.chars() {
+        push_ctx(scratch.ctx, symbol_id(net, symbol)?);
+    }
+    net.distribution(scratch.ctx, scratch.work, &sampler, probs);
+    Ok(())
+}
+
 /// The id of a symbol of a user-supplied word or prefix.
 pub(crate) fn symbol_id<N: Network + ?Sized>(net: &N, symbol: char) -> Result<u8, Error> {
     if symbol == BOUNDARY {

@@ -17,7 +17,7 @@ fn golden_names_on_this_build() {
         let model = Model::from_bytes(&bytes).unwrap();
         let mut buf = vec![0; model.scratch_words()];
         let mut scratch = Scratch::new(&model, &mut buf).unwrap();
-        let mut rng = Pcg32::from_seed(g["seed"].as_u64().unwrap());
+        let seed = g["seed"].as_u64().unwrap();
         let cfg = SampleConfig {
             temperature: Temperature::from_milli(g["temperature_milli"].as_u64().unwrap() as u32),
             top_k: g["top_k"].as_u64().unwrap() as usize,
@@ -25,12 +25,14 @@ fn golden_names_on_this_build() {
         };
         let want: Vec<&str> = g["names"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
         let mut out = heapless::String::<{ 4 * MAX_LEN }>::new();
-        let got: Vec<String> = (0..want.len())
-            .map(|_| {
-                generate(&model, &mut scratch, &mut rng, &cfg, "", &mut out).unwrap();
+        let got: Vec<String> = (0..want.len() as u64)
+            .map(|i| {
+                generate(&model, &mut scratch, &mut Pcg32::for_name(seed, i), &cfg, "", &mut out).unwrap();
                 out.to_string()
             })
             .collect();
         assert_eq!(got, want, "{g}");
+        // The batched list too (`trainer sample`, the playground).
+        assert_eq!(runtime::names(&model, seed, 0..want.len() as u64, &cfg, "").unwrap(), want, "{g}");
     }
 }

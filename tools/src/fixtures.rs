@@ -135,16 +135,18 @@ fn train(kind: Kind) -> anyhow::Result<(String, trainer::model::Params, MlpConfi
     Ok((ds.vocab.as_string(), model.params(), shape))
 }
 
-/// The first [`N_NAMES`] names the runtime generates from `bytes` with these settings.
+/// The first [`N_NAMES`] names the runtime generates from `bytes` with these settings, name i
+/// from `Pcg32::for_name(seed, i)`.
 pub fn names(bytes: &[u8], seed: u64, temperature: Temperature, top_k: usize) -> anyhow::Result<Vec<String>> {
     let model = Model::from_bytes(bytes)?;
     let mut buf = vec![0; model.scratch_words()];
     let mut scratch = Scratch::new(&model, &mut buf)?;
-    let mut rng = Pcg32::from_seed(seed);
     let cfg = SampleConfig { temperature, top_k, max_len: MAX_LEN };
     let mut out = heapless::String::<{ 4 * MAX_LEN }>::new();
     (0..N_NAMES)
-        .map(|_| {
+        .map(|i| {
+            // One name at a time (the batched `runtime::names` must agree: tests/golden.rs).
+            let mut rng = Pcg32::for_name(seed, i as u64);
             runtime::generate(&model, &mut scratch, &mut rng, &cfg, "", &mut out)?;
             Ok(out.to_string())
         })

@@ -30,7 +30,8 @@ pub struct SampleArgs {
     /// Number of names.
     #[arg(short = 'n', long, default_value_t = 20)]
     pub num: usize,
-    /// RNG seed (PCG32): same seed, file and settings give the same names on every platform.
+    /// RNG seed (PCG32; name i draws from stream 54 + i): same seed, file and settings give
+    /// the same names on every platform, however many are asked for.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Softmax temperature (at most three decimals); 0 always picks the most likely symbol.
@@ -82,7 +83,6 @@ pub fn sample(global: &Global, args: &SampleArgs) -> anyhow::Result<SampleReport
     let model = Model::from_bytes(&bytes).with_context(|| format!("{} is not a valid model file", path.display()))?;
     let mut buf = vec![0; model.scratch_words()];
     let mut scratch = Scratch::new(&model, &mut buf)?;
-    let mut rng = Pcg32::from_seed(args.seed);
     let cfg = SampleConfig { temperature: args.temperature, top_k: args.top_k, ..SampleConfig::DEFAULT };
     // Novelty against the run's training words (the split of its own configuration).
     let train_words: Option<HashSet<String>> = match &run {
@@ -96,27 +96,37 @@ pub fn sample(global: &Global, args: &SampleArgs) -> anyhow::Result<SampleReport
     if args.unique && train_words.is_none() {
         bail!("--unique needs the run's training words: pass --run with a training run directory");
     }
-    let mut name = heapless::String::<256>::new();
-    let mut names: Vec<String> = Vec::with_capacity(args.num);
-    for _ in 0..args.num {
-        let mut found = false;
-        for _attempt in 0..UNIQUE_TRIES {
-            runtime::generate(&model, &mut scratch, &mut rng, &cfg, &args.prefix, &mut name)?;
-            let seen = names.iter().any(|n| n == name.as_str())
-                || train_words.as_ref().is_some_and(|t| t.contains(name.as_str()));
-            if !args.unique || !seen {
-                found = true;
-                break;
+    // Name i draws from its own stream (`Pcg32::for_name`): computed in batches, and the same
+    // list as the firmware's and the playground's.
+    let mut names = runtime::names(&model, args.seed, 0..args.num as u64, &cfg, &args.prefix)?;
+    if args.unique {
+        let mut name = heapless::String::<256>::new();
+        for i in 0..names.len() {
+            let (earlier, rest) = names.split_at_mut(i);
+            let Some(current) = rest.first_mut() else { break };
+            let seen = |n: &str| earlier.iter().any(|e| e == n) || train_words.as_ref().is_some_and(|t| t.contains(n));
+            if !seen(current) {
+                continue;
             }
+            // Retry from name i's own stream: its first try again, then the next ones.
+            let mut rng = Pcg32::for_name(args.seed, i as u64);
+            runtime::generate(&model, &mut scratch, &mut rng, &cfg, &args.prefix, &mut name)?;
+            let mut found = false;
+            for _ in 1..UNIQUE_TRIES {
+                runtime::generate(&model, &mut scratch, &mut rng, &cfg, &args.prefix, &mut name)?;
+                if !seen(name.as_str()) {
+                    found = true;
+                    break;
+                }
+            }
+            if !found {
+                bail!(
+                    "--unique: no new name in {UNIQUE_TRIES} tries after {i} names; ask for fewer names, or raise \
+                     --temperature or --top-k"
+                );
+            }
+            *current = name.to_string();
         }
-        if !found {
-            bail!(
-                "--unique: no new name in {UNIQUE_TRIES} tries after {} names; ask for fewer names, or raise \
-                 --temperature or --top-k",
-                names.len()
-            );
-        }
-        names.push(name.to_string());
     }
     for n in &names {
         say.line(n);
