@@ -123,14 +123,14 @@ pub fn linear_ref<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], ou
 }
 
 /// One group of rows (4, 2 or 1) of a layer: where its weights and biases are.
-struct Group<'a> {
-    first: usize,
-    w: &'a [i8],
-    b: &'a [I32Le],
+pub(crate) struct Group<'a> {
+    pub(crate) first: usize,
+    pub(crate) w: &'a [i8],
+    pub(crate) b: &'a [I32Le],
 }
 
 /// The groups of an `[n_out, n_in]` layer in layout order: quads, then a pair, then a row.
-fn groups<'a>(w: &'a [i8], b: &'a [I32Le], n_in: usize) -> impl Iterator<Item = (usize, Group<'a>)> {
+pub(crate) fn groups<'a>(w: &'a [i8], b: &'a [I32Le], n_in: usize) -> impl Iterator<Item = (usize, Group<'a>)> {
     let n_out = b.len();
     let quads = n_out / GROUP;
     let sizes = (0..quads).map(|_| GROUP).chain((n_out % GROUP >= 2).then_some(2)).chain((n_out % 2 == 1).then_some(1));

@@ -3,6 +3,8 @@
 //! and under QEMU on the M4F and the M0).
 
 pub mod dsp;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod wasm;
 #[cfg(target_arch = "x86_64")]
 pub mod x86;
 
@@ -21,8 +23,9 @@ pub fn linear<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], out: &
     }
 }
 
-/// The batched integer layer this build runs: SSE2 `pmaddwd` on x86-64, the portable loops
-/// elsewhere; both give exactly the sums of [`int_kernels::linear_batch`].
+/// The batched integer layer this build runs: SSE2 `pmaddwd` on x86-64, SIMD128's
+/// `i32x4.dot_i16x8_s` on WebAssembly with SIMD, the portable loops elsewhere; all give
+/// exactly the sums of [`int_kernels::linear_batch`].
 #[inline(always)]
 pub fn linear_batch(
     x_t: &[i16],
@@ -34,17 +37,22 @@ pub fn linear_batch(
 ) {
     #[cfg(target_arch = "x86_64")]
     x86::linear_batch(x_t, stride, w, n_in, b, emit);
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    wasm::linear_batch(x_t, stride, w, n_in, b, emit);
+    #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
     int_kernels::linear_batch(x_t, stride, w, n_in, b, emit);
 }
 
 /// [`crate::quant::hidden`] of every `acc[i]` with multiplier `m[i]` into `out[i]`: eight at a
-/// time on SSE2 (x86-64), one at a time elsewhere; the same values either way.
+/// time on SSE2 (x86-64) and SIMD128 (WebAssembly), one at a time elsewhere; the same values
+/// either way.
 #[inline(always)]
 pub fn hidden_many(acc: &[i32], m: &[I32Le], out: &mut [i16]) {
     #[cfg(target_arch = "x86_64")]
     x86::hidden_many(acc, m, out);
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    wasm::hidden_many(acc, m, out);
+    #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
     for ((&a, m), o) in acc.iter().zip(m).zip(out.iter_mut()) {
         *o = crate::quant::hidden(a, crate::tensor::i32_le(m));
     }
