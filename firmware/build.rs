@@ -129,12 +129,12 @@ fn names(bytes: &[u8], seed: u64, temperature: Temperature, top_k: usize) -> Vec
     let model = Model::from_bytes(bytes).unwrap();
     let mut buf = vec![0; model.scratch_words()];
     let mut scratch = Scratch::new(&model, &mut buf).unwrap();
-    let mut rng = Pcg32::from_seed(seed);
     let cfg = SampleConfig { temperature, top_k, max_len: MAX_LEN };
     let mut out = heapless::String::<{ 4 * MAX_LEN }>::new();
     (0..20)
-        .map(|_| {
-            runtime::generate(&model, &mut scratch, &mut rng, &cfg, "", &mut out).unwrap();
+        .map(|i| {
+            // Name i from its own stream, as `trainer sample` and the on-target tests number them.
+            runtime::generate(&model, &mut scratch, &mut Pcg32::for_name(seed, i), &cfg, "", &mut out).unwrap();
             out.to_string()
         })
         .collect()
