@@ -10,53 +10,153 @@ use core::fmt;
 #[non_exhaustive]
 pub enum DecodeError {
     /// The input ends before a complete file (magic, version, header, tensors, CRC).
-    TooShort { len: usize },
+    TooShort {
+        /// The input's length in bytes.
+        len: usize,
+    },
     /// The first four bytes are not [`crate::format::MAGIC`].
-    BadMagic { found: [u8; 4] },
+    BadMagic {
+        /// The first four bytes.
+        found: [u8; 4],
+    },
     /// The file was written by a format version this runtime does not read.
-    UnsupportedVersion { found: u16, supported: u16 },
+    UnsupportedVersion {
+        /// The file's version.
+        found: u16,
+        /// The version this runtime reads ([`crate::FORMAT_VERSION`]).
+        supported: u16,
+    },
     /// The CRC-32 stored at the end does not match the bytes before it.
-    CrcMismatch { stored: u32, computed: u32 },
+    CrcMismatch {
+        /// The CRC-32 the file ends with.
+        stored: u32,
+        /// The CRC-32 of the bytes before it.
+        computed: u32,
+    },
     /// A section could not be parsed (a length pointing past the end, a bad varint).
-    Malformed { section: &'static str },
+    Malformed {
+        /// The section that could not be parsed.
+        section: &'static str,
+    },
     /// Bytes remain after the last tensor and before the CRC.
-    TrailingBytes { count: usize },
+    TrailingBytes {
+        /// How many bytes are left over.
+        count: usize,
+    },
     /// The model kind tag is not one this runtime knows.
-    UnknownModelKind { tag: u8 },
+    UnknownModelKind {
+        /// The tag found.
+        tag: u8,
+    },
     /// The number format tag is not one this runtime knows.
-    UnknownQuant { tag: u8 },
+    UnknownQuant {
+        /// The tag found.
+        tag: u8,
+    },
     /// A tensor's encoding tag is not one this runtime knows.
-    UnknownEncoding { tensor: &'static str, tag: u8 },
+    UnknownEncoding {
+        /// The tensor's name (`C`, `W1`, ...).
+        tensor: &'static str,
+        /// The tag found.
+        tag: u8,
+    },
     /// The vocabulary bytes are not UTF-8.
     VocabNotUtf8,
     /// The model card is not UTF-8.
     CardNotUtf8,
     /// The vocabulary has no symbols or more than 256.
-    VocabSize { len: usize },
+    VocabSize {
+        /// The number of symbols found.
+        len: usize,
+    },
     /// Symbol id 0 must be the boundary token `'.'`.
-    VocabBoundary { found: char },
+    VocabBoundary {
+        /// The symbol found at id 0.
+        found: char,
+    },
     /// A symbol appears twice in the vocabulary.
-    VocabDuplicate { symbol: char },
+    VocabDuplicate {
+        /// The repeated symbol.
+        symbol: char,
+    },
     /// A header dimension is out of range for the model kind.
-    BadDimension { field: &'static str, value: u32, expected: &'static str },
+    BadDimension {
+        /// The header field.
+        field: &'static str,
+        /// Its value in the file.
+        value: u32,
+        /// The values allowed, in words.
+        expected: &'static str,
+    },
     /// A size computed from the header overflows `usize`.
-    SizeOverflow { what: &'static str },
+    SizeOverflow {
+        /// The size that overflows.
+        what: &'static str,
+    },
     /// A tensor's shape differs from the one the header implies.
-    ShapeMismatch { tensor: &'static str, expected: (usize, usize), found: (usize, usize) },
+    ShapeMismatch {
+        /// The tensor's name.
+        tensor: &'static str,
+        /// `(rows, columns)` the header implies.
+        expected: (usize, usize),
+        /// `(rows, columns)` in the file.
+        found: (usize, usize),
+    },
     /// A tensor's encoding differs from the one the quantization scheme implies.
-    WrongEncoding { tensor: &'static str, expected: &'static str, found: &'static str },
+    WrongEncoding {
+        /// The tensor's name.
+        tensor: &'static str,
+        /// The encoding the scheme implies.
+        expected: &'static str,
+        /// The encoding in the file.
+        found: &'static str,
+    },
     /// A tensor's byte length does not match its shape and encoding.
-    LengthMismatch { tensor: &'static str, part: &'static str, expected: usize, found: usize },
+    LengthMismatch {
+        /// The tensor's name.
+        tensor: &'static str,
+        /// Which part of it (values, scales, multipliers).
+        part: &'static str,
+        /// Bytes its shape and encoding imply.
+        expected: usize,
+        /// Bytes in the file.
+        found: usize,
+    },
     /// A weight, bias or scale is NaN or infinite.
-    NonFinite { tensor: &'static str, index: usize },
+    NonFinite {
+        /// The tensor's name.
+        tensor: &'static str,
+        /// The value's index in it.
+        index: usize,
+    },
     /// An int8 weight is -128 (the symmetric scheme uses [-127, 127]).
-    Int8OutOfRange { tensor: &'static str, index: usize },
+    Int8OutOfRange {
+        /// The tensor's name.
+        tensor: &'static str,
+        /// The value's index in it.
+        index: usize,
+    },
     /// The layer stack does not fit together (layer 0: the stack as a whole).
-    BadLayers { layer: usize, problem: &'static str },
+    BadLayers {
+        /// The layer (0: the stack as a whole).
+        layer: usize,
+        /// What does not fit, in words.
+        problem: &'static str,
+    },
     /// A requantisation multiplier is negative.
-    BadRequant { tensor: &'static str, row: usize },
+    BadRequant {
+        /// The tensor's name.
+        tensor: &'static str,
+        /// The row whose multiplier is negative.
+        row: usize,
+    },
     /// An integer layer's row could overflow its 32-bit sum for some input.
-    AccumulatorOverflow { tensor: &'static str, row: usize },
+    AccumulatorOverflow {
+        /// The tensor's name.
+        tensor: &'static str,
+        /// The row that could overflow.
+        row: usize,
+    },
 }
 
 const REEXPORT: &str = "re-export the model with `trainer export`";
@@ -126,30 +226,76 @@ impl core::error::Error for DecodeError {}
 #[non_exhaustive]
 pub enum Error {
     /// The scratch buffer is smaller than the model needs (sizes in f32 words).
-    ScratchTooSmall { need: usize, have: usize },
+    ScratchTooSmall {
+        /// Words the model needs.
+        need: usize,
+        /// Words given.
+        have: usize,
+    },
     /// The scratch was made for a model with other dimensions.
     ScratchForOtherModel,
     /// The context passed to `forward` is not `block_size` symbols long.
-    ContextLength { expected: usize, found: usize },
+    ContextLength {
+        /// The model's `block_size`.
+        expected: usize,
+        /// The context's length.
+        found: usize,
+    },
     /// A symbol id is not below the vocabulary size.
-    SymbolOutOfRange { id: u8, vocab_size: usize },
+    SymbolOutOfRange {
+        /// The id given.
+        id: u8,
+        /// The vocabulary's size.
+        vocab_size: usize,
+    },
     /// A character of a word or prefix is not in the model's vocabulary.
-    UnknownSymbol { symbol: char },
+    UnknownSymbol {
+        /// The symbol given.
+        symbol: char,
+    },
     /// A word or prefix contains the boundary token `'.'`.
     BoundaryInWord,
     /// The prefix is longer than `max_len` symbols.
-    PrefixTooLong { len: usize, max: usize },
+    PrefixTooLong {
+        /// The prefix's length in symbols.
+        len: usize,
+        /// The most symbols a name has (`max_len`).
+        max: usize,
+    },
     /// The output string cannot hold `max_len` of the vocabulary's widest symbols.
-    NameBufferTooSmall { need: usize, have: usize },
+    NameBufferTooSmall {
+        /// Bytes a name of `max_len` of the widest symbols needs.
+        need: usize,
+        /// Bytes the string holds.
+        have: usize,
+    },
     /// The buffer for a distribution has fewer values than the vocabulary has symbols.
-    ProbsTooSmall { need: usize, have: usize },
+    ProbsTooSmall {
+        /// The vocabulary's size.
+        need: usize,
+        /// Values the buffer holds.
+        have: usize,
+    },
     /// Temperature must be at most 100 (0 means argmax).
-    BadTemperature { milli: u32 },
+    BadTemperature {
+        /// The temperature given, in thousandths.
+        milli: u32,
+    },
     /// The model holds other numbers than this code runs (an f32 file given to the integer
     /// path, or the reverse).
-    WrongNumberFormat { found: &'static str, expected: &'static str },
+    WrongNumberFormat {
+        /// The file's number format (`f32`, `int8`).
+        found: &'static str,
+        /// The one this code runs.
+        expected: &'static str,
+    },
     /// A batch of `n` names does not fit (`capacity`), or the RNG and output counts differ.
-    BatchSize { n: usize, capacity: usize },
+    BatchSize {
+        /// Names asked for (or the larger of the RNG and output counts).
+        n: usize,
+        /// Names the scratch holds.
+        capacity: usize,
+    },
 }
 
 impl fmt::Display for Error {

@@ -11,6 +11,7 @@ use crate::Error;
 pub struct Nll {
     /// Sum in f64 so that 200k examples add up without f32 rounding drift.
     pub sum: f64,
+    /// Symbols predicted (each word's symbols and its end).
     pub count: usize,
 }
 

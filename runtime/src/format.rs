@@ -1,5 +1,5 @@
 //! The model file format: the one place it is defined. The trainer writes it (through
-//! [`encode`], behind the `alloc` feature) and the runtime reads it ([`decode`]).
+//! `encode`, behind the `alloc` feature) and the runtime reads it ([`decode`]).
 //!
 //! ```text
 //! magic      4 bytes    b"MKMR"
@@ -106,7 +106,10 @@ impl Quant {
 /// group to `n_out` features.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LayerShape {
+    /// Consecutive positions of its input one output position reads (1: a plain layer; the
+    /// first layer of a flat MLP reads the whole context).
     pub n_merge: usize,
+    /// Outputs per position.
     pub n_out: usize,
 }
 
@@ -133,6 +136,7 @@ impl LayerShapes {
         Some(s)
     }
 
+    /// The shapes, first layer first.
     pub fn as_slice(&self) -> &[LayerShape] {
         self.shapes.get(..self.len).unwrap_or(&[])
     }
@@ -141,7 +145,9 @@ impl LayerShapes {
 /// The header: everything needed to size buffers and interpret the tensors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header<'a> {
+    /// Bigram table or MLP.
     pub kind: ModelKind,
+    /// The symbols in id order (id 0: the boundary `'.'`).
     pub vocab: Vocab<'a>,
     /// Context length in symbols (1 for a bigram).
     pub block_size: usize,
@@ -149,6 +155,7 @@ pub struct Header<'a> {
     pub n_embd: usize,
     /// The linear layers (none for a bigram).
     pub layers: LayerShapes,
+    /// The number format: the f32 reference or the integer model.
     pub quant: Quant,
     /// The model card: free UTF-8 text written at export (`key: value` lines: training
     /// figures, the test NLL the runtime measured on this very file). May be empty.
@@ -203,15 +210,18 @@ pub struct Linear<'a> {
 #[derive(Clone, Debug, PartialEq)]
 #[allow(clippy::large_enum_variant)] // one per model, and a Box would need a heap
 pub enum Weights<'a> {
+    /// A bigram table.
     Bigram {
         /// `[vocab, vocab]` row-major: row = previous symbol, columns = next-symbol logits.
         table: &'a [u8],
         /// `[vocab]` multipliers of an int8 table's rows, else empty.
         requant: &'a [u8],
     },
+    /// An MLP: the embedding table and the linear layers.
     Mlp {
         /// `[vocab, n_embd]` embedding table, row-major.
         c: &'a [u8],
+        /// The layers, first first; the last one makes the logits.
         layers: heapless::Vec<Linear<'a>, MAX_LAYERS>,
     },
 }
@@ -632,6 +642,7 @@ fn offset_in(file: &[u8], part: &[u8]) -> usize {
 /// flash partition written later) goes through [`decode`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModelMap<'s> {
+    /// The decoded header (its strings borrowed from where the map was written).
     pub header: Header<'s>,
     /// Offsets of the embedding table `C` (the table, for a bigram) and, for an int8 bigram,
     /// its rows' multipliers.

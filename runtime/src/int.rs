@@ -50,6 +50,7 @@ impl<'m, 'a> IntNet<'m, 'a> {
         Self { model, stages: stage_sizes(model.parts().0) }
     }
 
+    /// The integer model of `model`, or [`Error::WrongNumberFormat`] for an f32 file.
     pub fn new(model: &'m Model<'a>) -> Result<Self, Error> {
         match model.parts().0.quant {
             Quant::Int8 => Ok(Self::of(model)),

@@ -21,7 +21,9 @@ use crate::tensor::{i32_le, I32Le};
 /// the row's requantisation multiplier. A type parameter, so each kernel is compiled for the
 /// epilogues in use and the epilogue runs while the sums are in registers.
 pub trait Epilogue {
+    /// What one row gives (a Q15 hidden unit, a Q12 logit).
     type Out: Copy + Default;
+    /// Row `i`'s output from its sum and multiplier.
     fn apply(sum: i32, m: &I32Le) -> Self::Out;
 }
 

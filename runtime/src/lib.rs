@@ -42,6 +42,7 @@
 //! stack; the default MLP's integer model needs 576 bytes of scratch.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 // No panic is reachable from model bytes: no unwrap, no indexing, no panic in this crate.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 

@@ -21,6 +21,7 @@ pub trait Network {
     /// The sampling settings converted to this net's numbers, once per call.
     type Sampler;
 
+    /// The model's header (shape, vocabulary, number format, card).
     fn header(&self) -> &Header<'_>;
 
     /// Words of working memory for one context (besides the context itself).
@@ -60,10 +61,12 @@ pub trait Network {
     /// [`Network::next_symbol`] gives for that context and `rng`.
     fn sample_batch(&self, work: &mut [u32], n: usize, k: usize, sampler: &Self::Sampler, rng: &mut Pcg32) -> usize;
 
+    /// The symbols in id order.
     fn vocab(&self) -> Vocab<'_> {
         self.header().vocab
     }
 
+    /// Context length in symbols.
     fn block_size(&self) -> usize {
         self.header().block_size
     }
@@ -120,6 +123,7 @@ impl<'a> Model<'a> {
         Ok(Self { header, weights })
     }
 
+    /// The weights, borrowed from the model bytes.
     pub fn weights(&self) -> &Weights<'a> {
         &self.weights
     }
@@ -152,7 +156,9 @@ impl<'a> Model<'a> {
 /// [`Model`]'s sampler: the one of the net its file holds.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ModelSampler {
+    /// An f32 file's.
     Float(FloatSampler),
+    /// An int8 file's.
     Int(IntSampler),
 }
 
@@ -273,6 +279,7 @@ pub struct ScratchBuf<const N: usize> {
 }
 
 impl<const N: usize> ScratchBuf<N> {
+    /// `N` zeroed words (a `const fn`: a `static` needs no initialisation code).
     pub const fn new() -> Self {
         Self { buf: [0; N] }
     }

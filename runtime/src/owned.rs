@@ -49,9 +49,19 @@ pub struct FloatLinear {
 #[derive(Clone, Debug, PartialEq)]
 pub enum FloatBody {
     /// `[vocab, vocab]` logits (log-probabilities for a counts model), row-major.
-    Bigram { table: Vec<f32> },
+    Bigram {
+        /// The table.
+        table: Vec<f32>,
+    },
     /// `c: [vocab, n_embd]` and the layer stack (see [`crate::format`]).
-    Mlp { n_embd: usize, c: Vec<f32>, layers: Vec<FloatLinear> },
+    Mlp {
+        /// Embedding width.
+        n_embd: usize,
+        /// The embedding table.
+        c: Vec<f32>,
+        /// The layers, first first; the last one makes the logits.
+        layers: Vec<FloatLinear>,
+    },
 }
 
 /// A model's weights on the host, ready to be written as either kind of file.
@@ -59,13 +69,16 @@ pub enum FloatBody {
 pub struct FloatModel {
     /// The symbols in id order, `'.'` first.
     pub vocab: String,
+    /// Context length in symbols (1 for a bigram).
     pub block_size: usize,
+    /// The weights.
     pub body: FloatBody,
 }
 
 /// An encoded file and what quantisation cost.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Encoded {
+    /// The model file.
     pub bytes: Vec<u8>,
     /// Per quantized tensor: its name and largest `|w - dequant(q(w))|` (empty for f32).
     pub max_errors: Vec<(&'static str, f32)>,
@@ -76,9 +89,17 @@ pub struct Encoded {
 #[non_exhaustive]
 pub enum EncodeError {
     /// The weights' lengths do not match the shapes.
-    Shape { tensor: &'static str },
+    Shape {
+        /// The tensor's name.
+        tensor: &'static str,
+    },
     /// A row cannot be represented by the integer model (see [`QuantError`]).
-    Quant { tensor: &'static str, error: QuantError },
+    Quant {
+        /// The tensor's name.
+        tensor: &'static str,
+        /// Which row and why.
+        error: QuantError,
+    },
     /// The encoded file is invalid (the decoder's reason).
     Decode(DecodeError),
 }

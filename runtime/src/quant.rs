@@ -245,9 +245,17 @@ mod host {
     #[derive(Clone, Copy, Debug, PartialEq)]
     pub enum QuantError {
         /// Row `row`'s multiplier `x_scale * row scale / out_scale` is not in `[0, 1/2)`.
-        Multiplier { row: usize, real: f64 },
+        Multiplier {
+            /// The row.
+            row: usize,
+            /// Its multiplier as a real number.
+            real: f64,
+        },
         /// Row `row`'s bias does not fit the accumulator next to its weights.
-        Bias { row: usize },
+        Bias {
+            /// The row.
+            row: usize,
+        },
     }
 
     /// Quantizes one linear layer (see [`QuantLinear`]). Weight rows are int8 per row

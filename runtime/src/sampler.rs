@@ -35,6 +35,7 @@ impl Temperature {
         Self(milli)
     }
 
+    /// The temperature in thousandths.
     pub const fn milli(self) -> u32 {
         self.0
     }

@@ -81,9 +81,13 @@ pub enum Layout {
 pub struct TensorView<'a> {
     /// `C`, `W1`, `b1`, ... or `table`.
     pub name: &'static str,
+    /// Rows (outputs of a layer; symbols of a table).
     pub rows: usize,
+    /// Columns (inputs of a layer; features of a table).
     pub cols: usize,
+    /// How each value is stored.
     pub encoding: Encoding,
+    /// The order of the values.
     pub layout: Layout,
     /// `rows * cols` values in `encoding`, in `layout` order.
     pub values: &'a [u8],

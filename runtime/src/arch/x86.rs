@@ -3,7 +3,9 @@
 //! weight pair in one instruction. Through `safe_arch`'s safe wrappers of the SSE2
 //! intrinsics (this crate allows `unsafe` only for the DSP assembly), because LLVM does not
 //! form `pmaddwd` from the portable loops (measured: it multiplies with `pmullw`/`pmulhw`
-//! and shuffles). Equal to [`int_kernels::linear_batch`]: integer sums, tested against it.
+//! and shuffles). Equal to
+//! [`int_kernels::linear_batch`](crate::int_kernels::linear_batch): integer sums, tested
+//! against it.
 
 use crate::int_kernels::{pair_weights, LANES};
 use crate::quant;
