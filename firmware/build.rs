@@ -1,13 +1,13 @@
 //! Build script (runs on the host):
 //! 1. picks the memory layout: `memory/nrf52840.x` with feature `nrf52840`, `microbit.x` for
 //!    thumbv6m (QEMU microbit), else `mps2-an386.x` (QEMU mps2-an386/an385);
-//! 2. embeds the model: `FIRMWARE_MODEL=path` (relative to this crate), default the int8
-//!    MLP in `models/`; it is decoded here with the same runtime, so a bad file fails the
-//!    build, and the scratch buffer is sized exactly (`SCRATCH_WORDS`);
+//! 2. embeds the model with `runtime::embed::embed_model`: `FIRMWARE_MODEL=path` (relative
+//!    to this crate), default the int8 MLP in `models/`; it is decoded here with the same
+//!    runtime, so a bad file fails the build, and the scratch buffer is sized exactly;
 //! 3. writes what the on-target tests compare with, computed by the runtime on the host:
 //!    the golden names of `tests/fixtures/`, an NLL over a word list, tanh and softmax bits.
 
-use runtime::{Model, Network, Pcg32, Quant, SampleConfig, Scratch, Temperature, MAX_LEN};
+use runtime::{Model, Network, Pcg32, SampleConfig, Scratch, Temperature, MAX_LEN};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::{env, fs};
@@ -40,89 +40,13 @@ fn main() {
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory");
 
+    // The model: decoded here with every check of the runtime (a bad file fails the build),
+    // embedded aligned, with its map and exact buffer sizes (`runtime::include_model!`).
     println!("cargo:rerun-if-env-changed=FIRMWARE_MODEL");
-    let model_path = here.join(env::var("FIRMWARE_MODEL").unwrap_or_else(|_| "models/names-mlp-int8.mkmr".into()));
-    println!("cargo:rerun-if-changed={}", model_path.display());
-    let bytes = fs::read(&model_path).unwrap_or_else(|e| panic!("cannot read model {}: {e}", model_path.display()));
-    let model =
-        Model::from_bytes(&bytes).unwrap_or_else(|e| panic!("{} is not a valid model: {e}", model_path.display()));
-    fs::write(out.join("model.mkmr"), &bytes).unwrap();
-    // The net the firmware runs: only its code is linked (an integer model needs no float
-    // code at all), and the buffers are sized exactly for this model.
-    let (net, method) = match model.header().quant {
-        Quant::Int8 => ("IntNet", "int"),
-        _ => ("FloatNet", "float"),
-    };
-    let src = format!(
-        "/// Words of scratch the model needs.\n\
-         pub const SCRATCH_WORDS: usize = {words};\n\
-         /// Bytes of a name of `MAX_LEN` of the vocabulary's widest symbols.\n\
-         pub const NAME_BYTES: usize = {name};\n\
-         /// The net this model file holds.\n\
-         pub type Net<'m, 'a> = runtime::{net}<'m, 'a>;\n\
-         /// Whether it is an integer model.\n\
-         pub const INTEGER: bool = {integer};\n\
-         /// The typed net of the embedded model.\n\
-         pub fn net<'m, 'a>(model: &'m runtime::Model<'a>) -> Result<Net<'m, 'a>, runtime::Error> {{ model.{method}() }}\n\
-         /// Its parameters (weights and biases).\n\
-         pub const N_PARAMS: usize = {params};\n\
-         /// Bytes of RAM it needs: the scratch and the context.\n\
-         pub const RAM_BYTES: usize = {ram};\n",
-        params = model.n_params(),
-        ram = model.ram_bytes(),
-        words = model.scratch_words(),
-        name = runtime::name_capacity(MAX_LEN, model.vocab().widest_symbol()),
-        integer = model.header().quant == Quant::Int8,
-    );
-    let map = runtime::ModelMap::of(&bytes).unwrap();
-    let src = src + &map_source(&map);
-    fs::write(out.join("model.rs"), src).unwrap();
+    let model = env::var("FIRMWARE_MODEL").unwrap_or_else(|_| "models/names-mlp-int8.mkmr".into());
+    runtime::embed::embed_model(&model).unwrap_or_else(|e| panic!("{e}"));
 
     write_expectations(&here, &out);
-}
-
-/// The model's map as Rust source: `pub const MAP`. The device builds its model from it with
-/// `Model::from_map` (bounds checks only); every check of the decoder ran above, here. The
-/// model card stays in the embedded bytes but not in the map: the device never shows it.
-fn map_source(m: &runtime::ModelMap) -> String {
-    let h = &m.header;
-    let linear: Vec<String> = m.linear.iter().map(|l| format!("{l:?}")).collect();
-    let layers: Vec<String> = h
-        .layers
-        .as_slice()
-        .iter()
-        .map(|l| format!("runtime::LayerShape {{ n_merge: {}, n_out: {} }}", l.n_merge, l.n_out))
-        .collect();
-    let kind = match h.kind {
-        runtime::ModelKind::Bigram => "Bigram",
-        _ => "Mlp",
-    };
-    let quant = match h.quant {
-        Quant::Int8 => "Int8",
-        _ => "F32",
-    };
-    format!(
-        "/// Where everything lies in `BYTES` (computed by the build script's full decode).\n\
-         pub const MAP: runtime::ModelMap<'static> = runtime::ModelMap {{\n\
-         \x20   header: runtime::Header {{\n\
-         \x20       kind: runtime::ModelKind::{kind},\n\
-         \x20       vocab: match runtime::Vocab::new({vocab:?}) {{ Ok(v) => v, Err(_) => panic!(\"bad vocabulary\") }},\n\
-         \x20       block_size: {block},\n\
-         \x20       n_embd: {embd},\n\
-         \x20       layers: match runtime::LayerShapes::new(&[{layers}]) {{ Some(l) => l, None => panic!(\"too many layers\") }},\n\
-         \x20       quant: runtime::Quant::{quant},\n\
-         \x20       card: \"\",\n\
-         \x20   }},\n\
-         \x20   first: [{first}],\n\
-         \x20   linear: [{linear}],\n\
-         }};\n",
-        vocab = h.vocab.as_str(),
-        block = h.block_size,
-        embd = h.n_embd,
-        layers = layers.join(", "),
-        first = m.first.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", "),
-        linear = linear.join(", "),
-    )
 }
 
 fn names(bytes: &[u8], seed: u64, temperature: Temperature, top_k: usize) -> Vec<String> {

@@ -21,22 +21,9 @@ pub use nrf52840::exit;
 
 pub mod stack;
 
-/// The embedded model (`FIRMWARE_MODEL` at build time; default the integer int8 MLP), its
-/// net type and the exact buffer sizes it needs, computed by the build script.
-pub mod model {
-    include!(concat!(env!("OUT_DIR"), "/model.rs"));
-
-    /// Bytes aligned to 4: the encoder places every int8 weight tensor at a multiple of 4 in
-    /// the file, so the Cortex-M4 kernel can read the weights a word at a time.
-    #[repr(C, align(4))]
-    pub struct Aligned<B: ?Sized> {
-        pub bytes: B,
-    }
-
-    static ALIGNED: &Aligned<[u8]> = &Aligned { bytes: *include_bytes!(concat!(env!("OUT_DIR"), "/model.mkmr")) };
-    /// The model file, straight from flash.
-    pub static BYTES: &[u8] = &ALIGNED.bytes;
-}
+// The embedded model (`FIRMWARE_MODEL` at build time; default the integer int8 MLP), its net
+// type and the exact buffer sizes it needs: `mod model`, written by the build script.
+runtime::include_model!();
 
 /// Makes the 4 KB below the start of RAM a no-access MPU region, so that a stack overflow
 /// faults at once. flip-link puts the stack at the bottom of RAM; on a real board the

@@ -4,7 +4,7 @@
 //! variant generates 100 names, name i from seed i, all at once (`generate_batch`).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use runtime::{
+use makemore_runtime::{
     batch_scratch_words, generate, generate_batch, BatchScratch, FloatBody, FloatModel, Model, Network, Pcg32, Quant,
     SampleConfig, Scratch, Stop, MAX_LEN,
 };
@@ -91,21 +91,21 @@ fn per_symbol_transcendentals(c: &mut Criterion) {
         let mut v = h.clone();
         b.iter(|| {
             v.copy_from_slice(&h);
-            runtime::kernels::tanh_libm(black_box(&mut v));
+            makemore_runtime::kernels::tanh_libm(black_box(&mut v));
         })
     });
     g.bench_function("tanh-200-lanes", |b| {
         let mut v = h.clone();
         b.iter(|| {
             v.copy_from_slice(&h);
-            runtime::lanes::tanh(black_box(&mut v));
+            makemore_runtime::lanes::tanh(black_box(&mut v));
         })
     });
     g.bench_function("softmax-27", |b| {
         let mut v = logits.clone();
         b.iter(|| {
             v.copy_from_slice(&logits);
-            runtime::kernels::softmax(black_box(&mut v));
+            makemore_runtime::kernels::softmax(black_box(&mut v));
         })
     });
     g.finish();

@@ -11,7 +11,7 @@
 //! softmax and sampling, no floating point at all). [`Model`] runs either.
 //!
 //! ```
-//! use runtime::{FloatBody, FloatModel, Model, Network, Pcg32, Quant, SampleConfig, ScratchBuf, Temperature};
+//! use makemore_runtime::{FloatBody, FloatModel, Model, Network, Pcg32, Quant, SampleConfig, ScratchBuf, Temperature};
 //!
 //! // A tiny bigram over ".ab": after '.', 'a' is likely; after 'a', 'b'; after 'b', the end.
 //! let model = FloatModel {
@@ -33,7 +33,7 @@
 //! let mut rng = Pcg32::from_seed(42);
 //! let mut name = heapless::String::<32>::new();
 //! let cfg = SampleConfig { temperature: Temperature::ARGMAX, ..SampleConfig::DEFAULT };
-//! runtime::generate(&net, &mut scratch, &mut rng, &cfg, "", &mut name)?;
+//! makemore_runtime::generate(&net, &mut scratch, &mut rng, &cfg, "", &mut name)?;
 //! assert_eq!(name, "ab");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -48,9 +48,13 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
+#[cfg(feature = "embed")]
+extern crate std;
 
 pub mod arch;
 pub mod batch;
+#[cfg(feature = "embed")]
+pub mod embed;
 mod error;
 pub mod eval;
 pub mod float;
@@ -92,3 +96,29 @@ pub use rng::Pcg32;
 pub use sampler::{generate, name_capacity, next_distribution, top_k, SampleConfig, Stop, Temperature, MAX_LEN};
 pub use tensor::{Encoding, F32Le, I32Le, Layout, TensorView};
 pub use vocab::{Vocab, BOUNDARY, MAX_VOCAB};
+
+/// Defines `pub mod model`: the model a build script embedded with `embed::embed_model`
+/// (feature `embed`, a build-dependency): `model::BYTES` (the file, 4-byte aligned in flash),
+/// `model::MAP` (where every tensor lies, for [`Model::from_map`]), `model::Net` and
+/// `model::net` (the net type the file holds), `model::SCRATCH_WORDS`, `model::NAME_BYTES`,
+/// `model::N_PARAMS`, `model::RAM_BYTES` and `model::INTEGER`.
+///
+/// ```ignore
+/// makemore_runtime::include_model!();
+///
+/// let model = makemore_runtime::Model::from_map(model::BYTES, &model::MAP)?;
+/// let net = model::net(&model)?;
+/// let mut buf = makemore_runtime::ScratchBuf::<{ model::SCRATCH_WORDS }>::new();
+/// ```
+#[macro_export]
+macro_rules! include_model {
+    () => {
+        /// The model the build script embedded (`makemore_runtime::embed::embed_model`): its
+        /// bytes, where its tensors lie, its net type and the buffer sizes it needs.
+        pub mod model {
+            #[allow(unused_imports)]
+            use $crate as makemore_runtime;
+            include!(concat!(env!("OUT_DIR"), "/makemore_model.rs"));
+        }
+    };
+}

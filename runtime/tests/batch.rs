@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use runtime::{
+use makemore_runtime::{
     batch_scratch_words, generate, generate_batch, BatchScratch, Error, Model, Network, Pcg32, Quant, SampleConfig,
     Scratch, Temperature, MAX_BATCH, MAX_LEN,
 };

@@ -6,9 +6,9 @@
 mod common;
 
 use common::*;
+use makemore_runtime::format::crc32;
+use makemore_runtime::{DecodeError, Model, Network, Pcg32, Quant, SampleConfig, Scratch, FORMAT_VERSION, MAGIC};
 use proptest::prelude::*;
-use runtime::format::crc32;
-use runtime::{DecodeError, Model, Network, Pcg32, Quant, SampleConfig, Scratch, FORMAT_VERSION, MAGIC};
 use std::collections::BTreeSet;
 
 /// Replaces the trailing CRC with the right one for the (changed) body.
@@ -60,9 +60,9 @@ fn exercise(model: &Model) {
     let mut s = Scratch::new(model, &mut buf).unwrap();
     let mut rng = Pcg32::from_seed(1);
     let mut out = heapless::String::<{ 4 * 32 }>::new();
-    runtime::generate(model, &mut s, &mut rng, &SampleConfig::default(), "", &mut out).unwrap();
+    makemore_runtime::generate(model, &mut s, &mut rng, &SampleConfig::default(), "", &mut out).unwrap();
     let word: String = model.vocab().as_str().chars().skip(1).take(3).collect();
-    runtime::nll(model, &mut s, [word.as_str()]).unwrap();
+    makemore_runtime::nll(model, &mut s, [word.as_str()]).unwrap();
 }
 
 #[test]
@@ -351,7 +351,7 @@ fn a_model_map_gives_the_decoded_model() {
     for quant in [Quant::F32, Quant::Int8] {
         for (name, bytes) in shapes(quant) {
             let decoded = Model::from_bytes(&bytes).unwrap();
-            let map = runtime::ModelMap::of(&bytes).unwrap();
+            let map = makemore_runtime::ModelMap::of(&bytes).unwrap();
             let mapped = Model::from_map(&bytes, &map).unwrap();
             assert_eq!(mapped.header(), decoded.header(), "{name}");
             assert_eq!(mapped.weights(), decoded.weights(), "{name}");

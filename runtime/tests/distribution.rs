@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use runtime::{
+use makemore_runtime::{
     generate, next_distribution, Error, Model, Network, Pcg32, Quant, SampleConfig, Scratch, Temperature, MAX_LEN,
 };
 
@@ -73,7 +73,7 @@ fn draws_follow_the_distribution() {
         for (milli, k) in [(1000, 0), (1500, 4)] {
             let c = SampleConfig { max_len: 2, ..cfg(milli, k) };
             let p = dist(&model, &c, "k");
-            let names = runtime::names(&model, 7, 0..20_000, &c, "k").unwrap();
+            let names = makemore_runtime::names(&model, 7, 0..20_000, &c, "k").unwrap();
             for (id, &want) in p.iter().enumerate() {
                 let symbol = model.vocab().symbol(id as u8).unwrap();
                 let count = names.iter().filter(|n| n.chars().nth(1) == Some(symbol)).count();

@@ -2,7 +2,7 @@
 //! fixtures by the workspace's tests) from the runtime alone, so that a build with other
 //! target features (`-C target-cpu=native` picks the vector tanh and exp) is checked too.
 
-use runtime::{generate, Model, Network, Pcg32, SampleConfig, Scratch, Temperature, MAX_LEN};
+use makemore_runtime::{generate, Model, Network, Pcg32, SampleConfig, Scratch, Temperature, MAX_LEN};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures");
 
@@ -33,6 +33,6 @@ fn golden_names_on_this_build() {
             .collect();
         assert_eq!(got, want, "{g}");
         // The batched list too (`trainer sample`, the playground).
-        assert_eq!(runtime::names(&model, seed, 0..want.len() as u64, &cfg, "").unwrap(), want, "{g}");
+        assert_eq!(makemore_runtime::names(&model, seed, 0..want.len() as u64, &cfg, "").unwrap(), want, "{g}");
     }
 }

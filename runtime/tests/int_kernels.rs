@@ -2,15 +2,15 @@
 //! every remainder (rows mod 4, columns mod 4), and the DSP instructions' safe references are
 //! the instructions' definitions.
 
-use proptest::prelude::*;
-use runtime::arch;
-use runtime::arch::dsp::{smlad_ref, sxtb16_ref, sxtb16_ror8_ref};
-use runtime::int_kernels::{
+use makemore_runtime::arch;
+use makemore_runtime::arch::dsp::{smlad_ref, sxtb16_ref, sxtb16_ror8_ref};
+use makemore_runtime::int_kernels::{
     batch_stride, layout_index, linear_batch, linear_dsp, linear_quads, linear_ref, to_row_quads, Sum, LANES,
 };
-use runtime::quant::{hidden, mul_hi_halves, requant_halves, requant_wide, Softmax};
-use runtime::tables::EXP2_Q23;
-use runtime::Pcg32;
+use makemore_runtime::quant::{hidden, mul_hi_halves, requant_halves, requant_wide, Softmax};
+use makemore_runtime::tables::EXP2_Q23;
+use makemore_runtime::Pcg32;
+use proptest::prelude::*;
 
 /// A layer with random weights in [-127, 127], biases and inputs of full range.
 fn layer(n_out: usize, n_in: usize, seed: u64) -> (Vec<i16>, Vec<i8>, Vec<[u8; 4]>, Vec<i8>) {

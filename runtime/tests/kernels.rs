@@ -1,8 +1,8 @@
 //! Kernels against f64 references, with the tolerances stated per test.
 
+use makemore_runtime::kernels::{argmax, linear_f32, linear_f32_batch, linear_f32_x4, logsumexp, softmax, tanh};
+use makemore_runtime::to_words;
 use proptest::prelude::*;
-use runtime::kernels::{argmax, linear_f32, linear_f32_batch, linear_f32_x4, logsumexp, softmax, tanh};
-use runtime::to_words;
 
 fn softmax_f64(x: &[f32]) -> Vec<f64> {
     let m = x.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
@@ -22,7 +22,7 @@ const SOFTMAX_TOL: f64 = 1e-6;
 
 #[test]
 fn softmax_matches_f64_reference() {
-    let mut rng = runtime::Pcg32::from_seed(5);
+    let mut rng = makemore_runtime::Pcg32::from_seed(5);
     for n in [1, 2, 3, 27, 100, 256] {
         for scale in [0.1f32, 1.0, 10.0, 80.0] {
             let x: Vec<f32> = (0..n).map(|_| (rng.next_f32() * 2.0 - 1.0) * scale).collect();
@@ -135,7 +135,7 @@ proptest! {
         seed in any::<u64>(),
         scale in prop::sample::select(vec![1e-3f32, 1.0, 30.0, 1e30]),
     ) {
-        let mut rng = runtime::Pcg32::from_seed(seed);
+        let mut rng = makemore_runtime::Pcg32::from_seed(seed);
         let mut r = |s: f32| (rng.next_f32() * 2.0 - 1.0) * s;
         let x: Vec<f32> = (0..n_in).map(|_| r(scale)).collect();
         let w: Vec<f32> = (0..n_in * n_out).map(|_| r(1.0)).collect();
@@ -153,7 +153,7 @@ proptest! {
     fn batch_linear_kernel_equals_the_reference_per_column(
         n_in in 0usize..20, n_out in 0usize..30, n_batch in 1usize..40, seed in any::<u64>(),
     ) {
-        let mut rng = runtime::Pcg32::from_seed(seed);
+        let mut rng = makemore_runtime::Pcg32::from_seed(seed);
         let mut r = |s: f32| (rng.next_f32() * 2.0 - 1.0) * s;
         let xs: Vec<Vec<f32>> = (0..n_batch).map(|_| (0..n_in).map(|_| r(3.0)).collect()).collect();
         let x_t: Vec<f32> = (0..n_in).flat_map(|j| xs.iter().map(move |x| x[j])).collect();

@@ -1,9 +1,9 @@
 //! `lanes::tanh` and `lanes::exp` against libm, bit for bit. The default run checks every
 //! 97th f32 bit pattern (44 million values per function) and every pattern near each range
-//! boundary of the rewrite; `cargo test --release -p runtime --test lanes -- --ignored`
+//! boundary of the rewrite; `cargo test --release -p makemore-runtime --test lanes -- --ignored`
 //! checks all 2^32 (tools/test runs it).
 
-use runtime::lanes;
+use makemore_runtime::lanes;
 
 /// Equal bits, or both NaN (NaN payloads differ between platforms anyway).
 fn same(a: f32, b: f32) -> bool {

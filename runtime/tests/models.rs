@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use runtime::quant::{requant, tanh_q15, EMBED_SHIFT};
-use runtime::{
+use makemore_runtime::quant::{requant, tanh_q15, EMBED_SHIFT};
+use makemore_runtime::{
     generate, name_capacity, nll, Error, Model, Network, Pcg32, Quant, SampleConfig, Scratch, ScratchBuf, Stop,
     Temperature, MAX_LEN,
 };
@@ -55,15 +55,15 @@ fn one_unit_mlp_worked_by_hand() {
     // vocab ".a", block 1, n_embd 1, n_hidden 1.
     // C = [0.5, -1], W1 = [2], b1 = [0], W2 = [1, -1], b2 = [0, 0].
     // After '.': x = 0.5, h = tanh(1), logits = [h, -h], p('a') = 1 / (1 + e^(2h)).
-    let m = runtime::FloatModel {
+    let m = makemore_runtime::FloatModel {
         vocab: ".a".into(),
         block_size: 1,
-        body: runtime::FloatBody::Mlp {
+        body: makemore_runtime::FloatBody::Mlp {
             n_embd: 1,
             c: vec![0.5, -1.0],
             layers: vec![
-                runtime::FloatLinear { n_merge: 1, w: vec![2.0], b: vec![0.0] },
-                runtime::FloatLinear { n_merge: 1, w: vec![1.0, -1.0], b: vec![0.0, 0.0] },
+                makemore_runtime::FloatLinear { n_merge: 1, w: vec![2.0], b: vec![0.0] },
+                makemore_runtime::FloatLinear { n_merge: 1, w: vec![1.0, -1.0], b: vec![0.0, 0.0] },
             ],
         },
     };

@@ -4,8 +4,10 @@
 mod common;
 
 use common::*;
-use runtime::quant::{quantize_row, EMBED_SHIFT, PRE_FRAC_BITS};
-use runtime::{decode, Encoding, FloatBody, FloatLinear, FloatModel, Layout, Model, ModelKind, Quant, TensorView};
+use makemore_runtime::quant::{quantize_row, EMBED_SHIFT, PRE_FRAC_BITS};
+use makemore_runtime::{
+    decode, Encoding, FloatBody, FloatLinear, FloatModel, Layout, Model, ModelKind, Quant, TensorView,
+};
 
 fn values(t: &TensorView) -> Vec<f64> {
     (0..t.rows).flat_map(|r| (0..t.cols).map(move |c| t.get(r, c).unwrap())).collect()

@@ -1,6 +1,6 @@
 //! The RNG against published vectors, the sampling settings, and both samplers' statistics.
 
-use runtime::{float, int, top_k, FloatSampler, IntSampler, Pcg32, SampleConfig, Temperature};
+use makemore_runtime::{float, int, top_k, FloatSampler, IntSampler, Pcg32, SampleConfig, Temperature};
 
 #[test]
 fn pcg32_matches_the_reference_demo_vectors() {

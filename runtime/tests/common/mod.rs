@@ -2,7 +2,7 @@
 //! independently of the runtime's kernels.
 #![allow(dead_code)]
 
-use runtime::{FloatBody, FloatLinear, FloatModel, Model, Network, Pcg32, Quant, Scratch};
+use makemore_runtime::{FloatBody, FloatLinear, FloatModel, Model, Network, Pcg32, Quant, Scratch};
 
 /// Uniform values in [-scale, scale) from a seeded PCG32.
 pub fn random_values(n: usize, scale: f32, seed: u64) -> Vec<f32> {
@@ -104,5 +104,5 @@ pub fn nll_of(bytes: &[u8], words: &[&str]) -> f64 {
     let model = Model::from_bytes(bytes).unwrap();
     let mut buf = vec![0; model.scratch_words()];
     let mut s = Scratch::new(&model, &mut buf).unwrap();
-    runtime::nll(&model, &mut s, words.iter().copied()).unwrap().mean()
+    makemore_runtime::nll(&model, &mut s, words.iter().copied()).unwrap().mean()
 }
