@@ -8,6 +8,9 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const SETTINGS = ["seed", "n", "temperature", "top_k", "prefix"];
 const BENCH_NAMES = 20000;
+// Larger than any model this page is for (the large preset is 59 KB): refused before it is
+// read, so a wrong file cannot exhaust the tab's memory.
+const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 let wasm = null; // the module's exports
 let shipped = []; // models/index.json: the models beside the page
@@ -128,7 +131,19 @@ async function loadShipped(id) {
 }
 
 async function loadFile(file) {
-  const bytes = await file.arrayBuffer();
+  if (file.size > MAX_FILE_BYTES) {
+    showError($("error"), `${file.name}: ${file.size.toLocaleString("en-US")} bytes is too large for a model file (at most ${MAX_FILE_BYTES.toLocaleString("en-US")}); drop a .mkmr that trainer wrote`);
+    update();
+    return;
+  }
+  let bytes;
+  try {
+    bytes = await file.arrayBuffer();
+  } catch (e) {
+    showError($("error"), `${file.name}: cannot be read (${e.message})`);
+    update();
+    return;
+  }
   if (!loadBytes(bytes, file.name)) {
     // Keep the select on the model still loaded.
     update();
@@ -220,8 +235,9 @@ function update() {
       renderChart(outputValues(v));
     }
   } catch (e) {
-    if (!(e instanceof SettingsError)) throw e;
-    showError($("settings-error"), e.message);
+    // A settings error says what to fix; anything else is a bug of the page or the module.
+    const message = e instanceof SettingsError ? e.message : `the runtime stopped (${e.message}); reload the page`;
+    showError($("settings-error"), message);
   } finally {
     document.body.dataset.updates = String(++updates);
   }
@@ -249,8 +265,8 @@ function bench() {
     speed.dataset.symbolsPerSecond = String(Math.round((symbols * 1000) / best));
     speed.textContent = `${rate.toLocaleString("en-US")} names/s (${path}; ${BENCH_NAMES.toLocaleString("en-US")} names in ${best.toFixed(0)} ms)`;
   } catch (e) {
-    if (!(e instanceof SettingsError)) throw e;
-    showError($("settings-error"), e.message);
+    const message = e instanceof SettingsError ? e.message : `the runtime stopped (${e.message}); reload the page`;
+    showError($("settings-error"), message);
   } finally {
     button.disabled = false;
   }
@@ -277,8 +293,10 @@ async function start() {
   $("model").value = wanted;
   await loadShipped(wanted);
   if (!model && wanted !== index.selected) {
+    // The link's model is not here: say so, and show the default one.
+    const why = $("error").textContent;
     $("model").value = index.selected;
-    await loadShipped(index.selected);
+    if (await loadShipped(index.selected)) showError($("error"), `${why}; showing "${index.selected}" instead`);
   }
   $("about-wasm").textContent = `The runtime: makemore.wasm, ${wasm.memory.buffer.byteLength / 65536} pages of memory.`;
   update();

@@ -198,13 +198,39 @@ fn a_damaged_file_shows_the_decoders_message_and_the_next_good_file_works() {
     page.drop_file("empty.mkmr", "new Uint8Array(0)");
     assert!(page.text("error").contains("truncated"), "{}", page.text("error"));
 
+    // A file far too large for a model is refused before it is read.
+    page.drop_file("huge.mkmr", "new Uint8Array(65 * 1024 * 1024)");
+    assert!(page.text("error").contains("too large for a model file"), "{}", page.text("error"));
+    assert_eq!(page.names(), before);
+
     // The next good file loads: no error, its card, its names.
     page.drop_file("tiny.mkmr", "new Uint8Array(await fetch('models/tiny.mkmr').then(r => r.arrayBuffer()))");
     assert_eq!(page.text("error"), "");
     assert_eq!(page.names(), trainer_sample(&site().join("models/tiny.mkmr"), &["--seed", "42", "-n", "20"]));
     let card = page.text("card");
-    assert!(card.contains("4,066 bytes") || card.contains("bytes"), "{card}");
+    let size = std::fs::metadata(site().join("models/tiny.mkmr")).unwrap().len();
+    let grouped = format!("{},{:03} bytes", size / 1000, size % 1000); // 1,000..999,999
+    assert!(card.contains(&grouped), "{grouped} not in {card}");
+    assert!(card.contains("mlp, int8"), "{card}");
     assert!(page.eval("document.getElementById('model').value").as_str().unwrap().starts_with("file:"));
+}
+
+#[test]
+#[ignore = "needs Chromium and the site: tools/test runs it"]
+fn bad_settings_say_what_is_wrong() {
+    let page = Page::open();
+    for (query, says) in [
+        ("temperature=hot", "temperature \"hot\": a temperature is a decimal"),
+        ("temperature=101", "temperature \"101\""),
+        ("prefix=k%23", "'#' is not in the model's vocabulary"),
+        ("n=0", "n: a whole number from 1 to 10000"),
+        ("seed=-1", "seed: a whole number"),
+        ("model=nonesuch", "no shipped model is called \"nonesuch\""),
+    ] {
+        page.goto(query);
+        let shown = format!("{} {}", page.text("settings-error"), page.text("error"));
+        assert!(shown.contains(says), "{query}: {shown:?}");
+    }
 }
 
 #[test]
