@@ -157,7 +157,16 @@ fn argmax(z: &[i32]) -> usize {
 /// at temperature 0, else top-k, the integer softmax's weights and one random `u32`.
 pub fn sample(logits: &mut [i32], s: &IntSampler, rng: &mut Pcg32) -> usize {
     let Some(softmax) = s.softmax else { return argmax(logits) };
-    sample_weights(weigh(logits, softmax, s.top_k), rng.next_u32())
+    // `weigh`'s loop, written out: through the function LLVM allocated the M4F's registers
+    // differently and a symbol cost 26 more instructions (`tools/firmware-report`).
+    top_k(logits, s.top_k, i32::MIN);
+    let z_max = logits.iter().copied().max().unwrap_or(0);
+    let weights: &mut [u32] = bytemuck::cast_slice_mut(logits);
+    for w in weights.iter_mut() {
+        let z = *w as i32;
+        *w = if z == i32::MIN { 0 } else { softmax.weight(z_max.wrapping_sub(z) as u32) };
+    }
+    sample_weights(weights, rng.next_u32())
 }
 
 /// The weights [`sample`] draws from, written over the Q12 `logits`: top-k, then the integer
