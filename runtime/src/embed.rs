@@ -114,10 +114,10 @@ pub fn embed_model(path: impl AsRef<Path>) -> Result<Embedded, EmbedError> {
     let path = here.join(path);
     std::println!("cargo:rerun-if-changed={}", path.display());
     let bytes = std::fs::read(&path).map_err(|error| EmbedError::Read { path: path.clone(), error })?;
-    let source = source(&bytes, &path).map_err(|error| EmbedError::Decode { path: path.clone(), error })?;
+    let (model, map) = decode(&bytes).map_err(|error| EmbedError::Decode { path: path.clone(), error })?;
     let generated = out.join(GENERATED);
-    std::fs::write(&generated, source).map_err(|error| EmbedError::Write { path: generated, error })?;
-    let model = Model::from_bytes(&bytes).map_err(|error| EmbedError::Decode { path: path.clone(), error })?;
+    std::fs::write(&generated, module(&model, &map, bytes.len(), &path))
+        .map_err(|error| EmbedError::Write { path: generated, error })?;
     Ok(Embedded {
         bytes: bytes.len(),
         scratch_words: model.scratch_words(),
@@ -130,8 +130,18 @@ pub fn embed_model(path: impl AsRef<Path>) -> Result<Embedded, EmbedError> {
 
 /// The generated module's source for the model `bytes` read from `path`.
 pub fn source(bytes: &[u8], path: &Path) -> Result<String, DecodeError> {
-    let model = Model::from_bytes(bytes)?;
+    let (model, map) = decode(bytes)?;
+    Ok(module(&model, &map, bytes.len(), path))
+}
+
+/// `bytes` decoded once, with every check ([`ModelMap::of`]), and the model its map gives.
+fn decode(bytes: &[u8]) -> Result<(Model<'_>, ModelMap<'_>), DecodeError> {
     let map = ModelMap::of(bytes)?;
+    Ok((Model::from_map(bytes, &map)?, map))
+}
+
+/// The generated module for `model`, whose `len` bytes are read from `path`.
+fn module(model: &Model, map: &ModelMap, len: usize, path: &Path) -> String {
     let h = model.header();
     let (net, method) = match h.quant {
         Quant::Int8 => ("IntNet", "int"),
@@ -168,15 +178,14 @@ pub fn source(bytes: &[u8], path: &Path) -> Result<String, DecodeError> {
          /// Bytes of RAM it needs besides the stack: the scratch.\n\
          pub const RAM_BYTES: usize = {ram};\n",
         path = path.display().to_string(),
-        len = bytes.len(),
         words = model.scratch_words(),
         name = name_capacity(MAX_LEN, h.vocab.widest_symbol()),
         integer = h.quant == Quant::Int8,
         params = model.n_params(),
         ram = model.ram_bytes(),
     );
-    src.push_str(&map_source(&map));
-    Ok(src)
+    src.push_str(&map_source(map));
+    src
 }
 
 /// The model's map as Rust source: `pub const MAP`. The model card stays in the embedded

@@ -6,7 +6,7 @@ use crate::format::{Header, Linear, Quant, Weights};
 use crate::kernels;
 use crate::model::{stage_sizes, Model, Network, Scratch};
 use crate::rng::Pcg32;
-use crate::sampler::{top_k, SampleConfig};
+use crate::sampler::{one_hot, top_k, SampleConfig};
 use crate::tensor::{f32_le, words};
 use crate::Error;
 
@@ -149,10 +149,7 @@ fn softmax(logits: &mut [f32], s: &FloatSampler) {
 /// f32 sum, as [`sample_mult`] scales its coin; at temperature 0 all on the argmax.
 fn distribution(logits: &mut [f32], s: &FloatSampler, probs: &mut [f64]) {
     if s.temperature == 0.0 {
-        let best = kernels::argmax(logits);
-        for (i, p) in probs.iter_mut().enumerate() {
-            *p = if i == best { 1.0 } else { 0.0 };
-        }
+        one_hot(probs, kernels::argmax(logits));
         return;
     }
     softmax(logits, s);

@@ -9,7 +9,7 @@ use crate::int_kernels::{batch_stride, Logits, Tanh, LANES};
 use crate::model::{stage_sizes, Model, Network, Scratch};
 use crate::quant::{requant, sample_weights, Softmax, BIGRAM_SHIFT, EMBED_SHIFT};
 use crate::rng::Pcg32;
-use crate::sampler::{top_k, SampleConfig};
+use crate::sampler::{one_hot, top_k, SampleConfig};
 use crate::tensor::{i32_le, int8s, words};
 use crate::Error;
 
@@ -187,10 +187,7 @@ fn weigh(logits: &mut [i32], softmax: Softmax, k: usize) -> &mut [u32] {
 /// weight over their sum, exactly as the draw divides them; at temperature 0 all on the argmax.
 fn distribution(logits: &mut [i32], s: &IntSampler, probs: &mut [f64]) {
     let Some(softmax) = s.softmax else {
-        let best = argmax(logits);
-        for (i, p) in probs.iter_mut().enumerate() {
-            *p = if i == best { 1.0 } else { 0.0 };
-        }
+        one_hot(probs, argmax(logits));
         return;
     };
     let weights = weigh(logits, softmax, s.top_k);

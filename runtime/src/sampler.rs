@@ -233,6 +233,13 @@ pub fn next_distribution<N: Network + ?Sized>(
     Ok(())
 }
 
+/// The distribution of the argmax path (temperature 0): all of it on symbol `best`.
+pub(crate) fn one_hot(probs: &mut [f64], best: usize) {
+    for (i, p) in probs.iter_mut().enumerate() {
+        *p = if i == best { 1.0 } else { 0.0 };
+    }
+}
+
 /// The id of a symbol of a user-supplied word or prefix.
 pub(crate) fn symbol_id<N: Network + ?Sized>(net: &N, symbol: char) -> Result<u8, Error> {
     if symbol == BOUNDARY {
