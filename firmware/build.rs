@@ -1,6 +1,7 @@
 //! Build script (runs on the host):
 //! 1. picks the memory layout: `memory/nrf52840.x` with feature `nrf52840`, `microbit.x` for
-//!    thumbv6m (QEMU microbit), else `mps2-an386.x` (QEMU mps2-an386/an385);
+//!    thumbv6m (QEMU microbit), `mps2-an505.x` for thumbv8m (QEMU mps2-an505, Cortex-M33),
+//!    `qemu-virt-rv32.x` for riscv32 (QEMU virt), else `mps2-an386.x` (QEMU mps2-an386/an385);
 //! 2. embeds the model with `runtime::embed::embed_model`: `FIRMWARE_MODEL=path` (relative
 //!    to this crate), default the int8 MLP in `models/`; it is decoded here with the same
 //!    runtime, so a bad file fails the build, and the scratch buffer is sized exactly;
@@ -30,11 +31,25 @@ fn main() {
         "nrf52840"
     } else if target.starts_with("thumbv6m") {
         "microbit"
+    } else if target.starts_with("thumbv8m") {
+        "mps2-an505"
+    } else if target.starts_with("riscv32") {
+        "qemu-virt-rv32"
     } else {
         "mps2-an386"
     };
-    fs::copy(here.join(format!("memory/{board}.x")), out.join("memory.x")).unwrap();
-    // cortex-m-rt's `device` feature includes the device's interrupt handler names; this
+    let memory = fs::read_to_string(here.join(format!("memory/{board}.x"))).unwrap();
+    fs::write(out.join("memory.x"), &memory).unwrap();
+    // Where RAM starts on this board, from the layout itself: the stack (flip-link puts it at
+    // the bottom of RAM) is painted and guarded from there (src/stack.rs, src/lib.rs).
+    let ram = memory.lines().find(|l| l.trim_start().starts_with("RAM")).expect("memory.x: no RAM line");
+    let origin = ram.split("ORIGIN").nth(1).and_then(|r| r.split(['=', ',']).nth(1)).expect("memory.x: RAM ORIGIN");
+    fs::write(
+        out.join("board.rs"),
+        format!("/// The start of RAM (memory/{board}.x).\npub const RAM_START: usize = {};\n", origin.trim()),
+    )
+    .unwrap();
+    // cortex-m-rt's (ARM only) `device` feature includes the device's interrupt handler names; this
     // firmware has no interrupt handlers (see `__INTERRUPTS` in src/lib.rs).
     fs::write(out.join("device.x"), "/* no interrupt handlers */\n").unwrap();
     println!("cargo:rustc-link-search={}", out.display());

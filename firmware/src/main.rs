@@ -10,7 +10,7 @@ const SEED: u64 = 42;
 const N_NAMES: u64 = 20;
 const CFG: SampleConfig = SampleConfig::DEFAULT;
 
-#[cortex_m_rt::entry]
+#[firmware::entry]
 fn main() -> ! {
     firmware::stack_guard();
     // The build script decoded and checked the model and wrote down where everything lies;

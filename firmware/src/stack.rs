@@ -1,21 +1,31 @@
 //! Peak stack measurement by painting: fill the unused stack below the current stack pointer
-//! with a pattern, run the work, then find the lowest word that changed. With flip-link the
-//! stack grows down from `_stack_start` towards the start of RAM, below `.data` and `.bss`.
+//! with a pattern, run the work, then find the lowest word that changed. On the Cortex-M
+//! flip-link puts the stack below `.data` and `.bss`: it grows down from `_stack_start`
+//! towards the start of RAM. On RISC-V (riscv-rt) it grows down from `_stack_start` towards
+//! `__estack`, the end of `.bss` (and of the empty heap).
 
 const PATTERN: u32 = 0xDEAD_BEEF;
-/// Start of RAM on every supported board (mps2-an386, microbit, nRF52840; see `memory/`):
-/// with flip-link the stack can grow down to here.
-const RAM_START: usize = 0x2000_0000;
 
 extern "C" {
-    /// Top of the stack (cortex-m-rt's linker script).
+    /// Top of the stack (cortex-m-rt's and riscv-rt's linker scripts).
     static _stack_start: u32;
+    /// The lowest address the stack may reach (riscv-rt's linker script).
+    #[cfg(target_arch = "riscv32")]
+    static __estack: u32;
+}
+
+/// The lowest address the stack may reach.
+fn stack_floor() -> usize {
+    #[cfg(target_arch = "riscv32")]
+    return core::ptr::addr_of!(__estack) as usize;
+    #[cfg(not(target_arch = "riscv32"))]
+    return crate::board::RAM_START;
 }
 
 fn paint_range() -> (usize, usize) {
-    let sp = cortex_m::register::msp::read() as usize;
+    let sp = crate::stack_pointer();
     // Leave the words just below the stack pointer alone: this function's callees use them.
-    (RAM_START, sp - 128)
+    (stack_floor(), sp - 128)
 }
 
 /// Paints the unused stack. Call once, early, from `main`.

@@ -42,14 +42,17 @@ static uint64_t at_start, at_stop;
 static int seen_start, seen_stop;
 static uint64_t start_addr, stop_addr;
 static const char *hist_path;
-/* Executions per halfword address in the window, for addresses below HIST_SPAN (flash). */
+/* Executions per halfword address in the window, for the HIST_SPAN bytes of code from
+   hist_base (the aligned block that holds `start`: 0 on the mps2 and microbit machines,
+   0x1000_0000 on mps2-an505, 0x8000_0000 on RISC-V virt). */
 #define HIST_SPAN (1u << 22)
 static uint64_t *hist;
+static uint64_t hist_base;
 
 static void on_insn(unsigned int vcpu, void *pc) {
     (void)vcpu;
     uint64_t a = (uint64_t)(uintptr_t)pc;
-    if (seen_start && !seen_stop && a < HIST_SPAN) hist[a / 2]++;
+    if (seen_start && !seen_stop && a - hist_base < HIST_SPAN) hist[(a - hist_base) / 2]++;
 }
 
 static void on_start(unsigned int vcpu, void *u) {
@@ -87,7 +90,7 @@ static void report_at_exit(qemu_plugin_id_t id, void *u) {
         FILE *f = fopen(hist_path, "w");
         if (!f) { qemu_plugin_outs("insn-count: cannot write the histogram\n"); return; }
         for (uint64_t a = 0; a < HIST_SPAN / 2; a++)
-            if (hist[a]) fprintf(f, "%#llx %llu\n", (unsigned long long)(a * 2), (unsigned long long)hist[a]);
+            if (hist[a]) fprintf(f, "%#llx %llu\n", (unsigned long long)(hist_base + a * 2), (unsigned long long)hist[a]);
         fclose(f);
     }
 }
@@ -105,6 +108,7 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
         qemu_plugin_outs("insn-count: pass start=ADDR,stop=ADDR\n");
         return -1;
     }
+    hist_base = start_addr & ~(uint64_t)(HIST_SPAN - 1);
     if (hist_path && !(hist = calloc(HIST_SPAN / 2, sizeof *hist))) {
         qemu_plugin_outs("insn-count: out of memory for the histogram\n");
         return -1;

@@ -20,15 +20,15 @@ const PART: Option<&str> = option_env!("BENCH_PART");
 #[no_mangle]
 #[inline(never)]
 pub extern "C" fn bench_start() {
-    cortex_m::asm::nop();
+    firmware::nop();
 }
 
 /// Marks the end of the measured region.
 #[no_mangle]
 #[inline(never)]
 pub extern "C" fn bench_stop() {
-    cortex_m::asm::nop();
-    cortex_m::asm::nop();
+    firmware::nop();
+    firmware::nop();
 }
 
 /// Keeps both symbols in the ELF for the plugin to find.
@@ -40,7 +40,7 @@ fn mark(f: extern "C" fn()) {
     core::hint::black_box(f)();
 }
 
-#[cortex_m_rt::entry]
+#[firmware::entry]
 fn main() -> ! {
     firmware::stack_guard();
     firmware::stack::paint();

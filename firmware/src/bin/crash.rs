@@ -18,7 +18,7 @@ fn recurse(depth: u32, sink: &mut [u32; 64]) -> u32 {
     recurse(depth + 1, &mut local).wrapping_add(local[0])
 }
 
-#[cortex_m_rt::entry]
+#[firmware::entry]
 fn main() -> ! {
     firmware::stack_guard();
     if option_env!("CRASH") == Some("overflow") {
@@ -29,7 +29,7 @@ fn main() -> ! {
         defmt::panic!("panicking on purpose");
     } else {
         defmt::println!("executing an undefined instruction");
-        cortex_m::asm::udf();
+        firmware::undefined_instruction();
     }
     firmware::exit(0)
 }
