@@ -14,10 +14,17 @@ use crate::Error;
 pub const MAX_BATCH: usize = 256;
 
 /// Words of scratch for `n_batch` names of `net`: every name's context and the packed
-/// contexts of the running names (bytes), then the net's batch activations.
+/// contexts of the running names (bytes), then the net's batch activations (at least one
+/// context's work), then the all-boundary context's logits and one name's copy of them.
 pub fn batch_scratch_words<N: Network + ?Sized>(net: &N, n_batch: usize) -> usize {
     let ctx_bytes = n_batch.saturating_mul(net.block_size()).saturating_mul(2);
-    ctx_bytes.div_ceil(4).saturating_add(net.batch_work_words(n_batch))
+    ctx_bytes.div_ceil(4).saturating_add(work_words(net, n_batch)).saturating_add(net.vocab().len().saturating_mul(2))
+}
+
+/// The batch's work words: its activations, or one context's work if that is more (the
+/// scratch runs the all-boundary context alone once).
+fn work_words<N: Network + ?Sized>(net: &N, n_batch: usize) -> usize {
+    net.batch_work_words(n_batch).max(net.work_words())
 }
 
 /// Caller-owned working memory for [`generate_batch`], carved from one buffer of words.
@@ -30,11 +37,19 @@ pub struct BatchScratch<'b> {
     ctx: &'b mut [u8],
     /// The net's activations, logits and one name's weights.
     work: &'b mut [u32],
+    /// `[vocab_size]`: the logits of the all-boundary context for the net of `key` (see
+    /// [`crate::Scratch`]), and `[vocab_size]` for one name's draw from them.
+    first: &'b mut [u32],
+    draw: &'b mut [u32],
+    /// [`Network::model_key`] of the net `first` belongs to; 0 for none.
+    key: usize,
 }
 
 impl<'b> BatchScratch<'b> {
-    /// Splits `buf` for up to `n_batch` names of `net`.
-    pub fn new<N: Network + ?Sized>(net: &N, n_batch: usize, buf: &'b mut [u32]) -> Result<Self, Error> {
+    /// Splits `buf` for up to `n_batch` names of `net` and runs `net` once on the
+    /// all-boundary context (every name's first step, drawn from these logits by
+    /// [`generate_batch`]). `net` stays borrowed while the scratch lives.
+    pub fn new<N: Network + ?Sized>(net: &'b N, n_batch: usize, buf: &'b mut [u32]) -> Result<Self, Error> {
         if n_batch == 0 || n_batch > MAX_BATCH {
             return Err(Error::BatchSize { n: n_batch, capacity: MAX_BATCH });
         }
@@ -44,15 +59,22 @@ impl<'b> BatchScratch<'b> {
         }
         let ctx_len = n_batch * net.block_size();
         let too_small = Error::ScratchTooSmall { need, have: buf.len() };
-        let (ctx_words, work) = buf.split_at_mut_checked((2 * ctx_len).div_ceil(4)).ok_or(too_small)?;
+        let (ctx_words, rest) = buf.split_at_mut_checked((2 * ctx_len).div_ceil(4)).ok_or(too_small)?;
+        let (work, rest) = rest.split_at_mut_checked(work_words(net, n_batch)).ok_or(too_small)?;
+        let vocab = net.vocab().len();
+        let (first, rest) = rest.split_at_mut_checked(vocab).ok_or(too_small)?;
+        let (draw, _) = rest.split_at_mut_checked(vocab).ok_or(too_small)?;
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(ctx_words);
         let (slot_ctx, rest) = bytes.split_at_mut_checked(ctx_len).ok_or(too_small)?;
         let (ctx, _) = rest.split_at_mut_checked(ctx_len).ok_or(too_small)?;
-        Ok(Self { n_batch, slot_ctx, ctx, work })
+        let boundary = ctx.get_mut(..net.block_size()).ok_or(too_small)?;
+        boundary.fill(0);
+        net.logits_into(boundary, work, first);
+        Ok(Self { n_batch, slot_ctx, ctx, work, first, draw, key: net.model_key() })
     }
 
     fn fits<N: Network + ?Sized>(&self, net: &N) -> bool {
-        self.slot_ctx.len() == self.n_batch * net.block_size() && self.work.len() >= net.batch_work_words(self.n_batch)
+        self.slot_ctx.len() == self.n_batch * net.block_size() && self.work.len() >= work_words(net, self.n_batch)
     }
 }
 
@@ -97,24 +119,33 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
         // slot < n_batch <= MAX_BATCH, so both conversions and the push succeed.
         let _ = active.push(u16::try_from(slot).unwrap_or(0));
     }
-    for _ in prefix_len..cfg.max_len {
+    for step in prefix_len..cfg.max_len {
         let n = active.len();
         if n == 0 {
             break;
         }
-        for (packed, &slot) in s.ctx.chunks_exact_mut(block).zip(&active) {
-            if let Some(src) = s.slot_ctx.chunks_exact(block).nth(usize::from(slot)) {
-                for (p, &c) in packed.iter_mut().zip(src) {
-                    *p = c;
+        // No prefix: every name's first context is all boundary, whose logits the scratch holds.
+        let cached = step == 0 && s.key != 0 && s.key == net.model_key() && s.first.len() == vocab.len();
+        if !cached {
+            for (packed, &slot) in s.ctx.chunks_exact_mut(block).zip(&active) {
+                if let Some(src) = s.slot_ctx.chunks_exact(block).nth(usize::from(slot)) {
+                    for (p, &c) in packed.iter_mut().zip(src) {
+                        *p = c;
+                    }
                 }
             }
+            net.forward_batch(s.ctx.get(..n * block).unwrap_or(&[]), n, s.work);
         }
-        net.forward_batch(s.ctx.get(..n * block).unwrap_or(&[]), n, s.work);
         let mut still: heapless::Vec<u16, MAX_BATCH> = heapless::Vec::new();
         for (k, &slot) in active.iter().enumerate() {
             let slot_idx = usize::from(slot);
             let Some(rng) = rngs.get_mut(slot_idx) else { continue };
-            let id = net.sample_batch(s.work, n, k, &sampler, rng);
+            let id = if cached {
+                s.draw.copy_from_slice(s.first);
+                net.draw(s.draw, &sampler, rng)
+            } else {
+                net.sample_batch(s.work, n, k, &sampler, rng)
+            };
             let Some((id, symbol)) = u8::try_from(id).ok().and_then(|id| Some((id, vocab.symbol(id)?))) else {
                 continue;
             };

@@ -222,6 +222,21 @@ impl Network for IntNet<'_, '_> {
         sample(self.forward(ctx, work), s, rng)
     }
 
+    fn logits_into(&self, ctx: &[u8], work: &mut [u32], logits: &mut [u32]) {
+        let z: &[u32] = bytemuck::cast_slice(self.forward(ctx, work));
+        for (dst, &z) in logits.iter_mut().zip(z) {
+            *dst = z;
+        }
+    }
+
+    fn draw(&self, logits: &mut [u32], s: &IntSampler, rng: &mut Pcg32) -> usize {
+        sample(bytemuck::cast_slice_mut(logits), s, rng)
+    }
+
+    fn model_key(&self) -> usize {
+        self.model.key()
+    }
+
     fn distribution(&self, ctx: &[u8], work: &mut [u32], s: &IntSampler, probs: &mut [f64]) {
         distribution(self.forward(ctx, work), s, probs);
     }

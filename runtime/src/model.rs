@@ -37,6 +37,23 @@ pub trait Network {
     /// temperature 0). `work` has at least [`Network::work_words`] words.
     fn next_symbol(&self, ctx: &[u8], work: &mut [u32], sampler: &Self::Sampler, rng: &mut Pcg32) -> usize;
 
+    /// The forward pass for `ctx`, its `[vocab_size]` logits copied into `logits` (this net's
+    /// numbers as words: Q12 `i32` for the integer model, `f32` bits for the float one), for
+    /// [`Network::draw`]. `work` as for [`Network::next_symbol`].
+    fn logits_into(&self, ctx: &[u8], work: &mut [u32], logits: &mut [u32]);
+
+    /// The symbol [`Network::next_symbol`] draws from `logits` (as [`Network::logits_into`]
+    /// wrote them; overwritten): `next_symbol(ctx) == draw(logits_into(ctx))` for the same `rng`.
+    fn draw(&self, logits: &mut [u32], sampler: &Self::Sampler, rng: &mut Pcg32) -> usize;
+
+    /// Which model's weights this net reads: the address of its first tensor, or 0 (the
+    /// default) for a net whose first distribution must not be cached. Two nets alive at the
+    /// same time with the same non-zero key compute the same function: [`Scratch`] keeps the
+    /// all-boundary context's logits (the first symbol of every name) under it.
+    fn model_key(&self) -> usize {
+        0
+    }
+
     /// The distribution [`Network::next_symbol`] draws from after `ctx` with `sampler`, into
     /// `probs` (`[vocab_size]`, symbol id order): at temperature 0 all of it on the symbol
     /// chosen. `work` as for [`Network::next_symbol`].
@@ -71,9 +88,10 @@ pub trait Network {
         self.header().block_size
     }
 
-    /// Words of scratch ([`Scratch::new`]) for one context: the context's bytes and the work.
+    /// Words of scratch ([`Scratch::new`]) for one context: the context's bytes, the work, and
+    /// the cached logits of the all-boundary context (`[vocab_size]` words).
     fn scratch_words(&self) -> usize {
-        self.block_size().div_ceil(4).saturating_add(self.work_words())
+        self.block_size().div_ceil(4).saturating_add(self.work_words()).saturating_add(self.vocab().len())
     }
 
     /// Bytes of RAM the forward pass needs besides the stack (the scratch); the weights stay
@@ -151,6 +169,15 @@ impl<'a> Model<'a> {
     pub(crate) fn parts(&self) -> (&Header<'a>, &Weights<'a>) {
         (&self.header, &self.weights)
     }
+
+    /// [`Network::model_key`]: the address of the first tensor in the model bytes. While this
+    /// model borrows them, no other model's tensors can start there.
+    pub(crate) fn key(&self) -> usize {
+        match &self.weights {
+            Weights::Bigram { table, .. } => table.as_ptr() as usize,
+            Weights::Mlp { c, .. } => c.as_ptr() as usize,
+        }
+    }
 }
 
 /// [`Model`]'s sampler: the one of the net its file holds.
@@ -198,6 +225,24 @@ impl Network for Model<'_> {
         }
     }
 
+    fn logits_into(&self, ctx: &[u8], work: &mut [u32], logits: &mut [u32]) {
+        match self.header.quant {
+            Quant::F32 => FloatNet::of(self).logits_into(ctx, work, logits),
+            Quant::Int8 => IntNet::of(self).logits_into(ctx, work, logits),
+        }
+    }
+
+    fn draw(&self, logits: &mut [u32], sampler: &ModelSampler, rng: &mut Pcg32) -> usize {
+        match sampler {
+            ModelSampler::Float(s) => FloatNet::of(self).draw(logits, s, rng),
+            ModelSampler::Int(s) => IntNet::of(self).draw(logits, s, rng),
+        }
+    }
+
+    fn model_key(&self) -> usize {
+        self.key()
+    }
+
     fn distribution(&self, ctx: &[u8], work: &mut [u32], sampler: &ModelSampler, probs: &mut [f64]) {
         match sampler {
             ModelSampler::Float(s) => FloatNet::of(self).distribution(ctx, work, s, probs),
@@ -237,28 +282,43 @@ impl Network for Model<'_> {
 /// Caller-owned working memory for one name at a time, carved out of one buffer of 32-bit
 /// words of [`Network::scratch_words`] (stack, `static`, or [`ScratchBuf`]). Nothing else in
 /// the runtime uses RAM beyond a few stack frames.
+///
+/// It also keeps the logits of the all-boundary context, computed once when it is made:
+/// every name starts from that context, so [`crate::generate`] draws a name's first symbol
+/// from them without a forward pass (the same bits; one step of every name saved). They
+/// serve only the net the scratch was made for, which it borrows while it lives; another
+/// net of the same size may use the scratch too, and computes its first step.
 #[derive(Debug)]
 pub struct Scratch<'b> {
     /// `[block_size]` context ids (oldest first), for `generate` and `nll`.
     pub(crate) ctx: &'b mut [u8],
     /// The net's activations and logits.
     pub(crate) work: &'b mut [u32],
+    /// `[vocab_size]`: the logits of the all-boundary context for the net of `key`.
+    first: &'b mut [u32],
+    /// [`Network::model_key`] of the net `first` belongs to; 0 for none.
+    key: usize,
 }
 
 impl<'b> Scratch<'b> {
-    /// Splits `buf` into the context and working memory `net` needs; fails if `buf` is too
-    /// small.
-    pub fn new<N: Network + ?Sized>(net: &N, buf: &'b mut [u32]) -> Result<Self, Error> {
+    /// Splits `buf` into the context and working memory `net` needs and runs `net` once on
+    /// the all-boundary context (the first step of every name); fails if `buf` is too small.
+    /// `net` stays borrowed while the scratch lives.
+    pub fn new<N: Network + ?Sized>(net: &'b N, buf: &'b mut [u32]) -> Result<Self, Error> {
         let need = net.scratch_words();
         if buf.len() < need {
             return Err(Error::ScratchTooSmall { need, have: buf.len() });
         }
         let block_size = net.block_size();
         let too_small = Error::ScratchTooSmall { need, have: buf.len() };
-        let (ctx_words, work) = buf.split_at_mut_checked(block_size.div_ceil(4)).ok_or(too_small)?;
+        let (ctx_words, rest) = buf.split_at_mut_checked(block_size.div_ceil(4)).ok_or(too_small)?;
+        let (work, rest) = rest.split_at_mut_checked(net.work_words()).ok_or(too_small)?;
+        let (first, _) = rest.split_at_mut_checked(net.vocab().len()).ok_or(too_small)?;
         let ctx_bytes: &mut [u8] = bytemuck::cast_slice_mut(ctx_words);
         let (ctx, _) = ctx_bytes.split_at_mut_checked(block_size).ok_or(too_small)?;
-        Ok(Self { ctx, work })
+        ctx.fill(0);
+        net.logits_into(ctx, work, first);
+        Ok(Self { ctx, work, first, key: net.model_key() })
     }
 
     /// Whether this scratch fits `net` (made for it or for a model of the same size).
@@ -267,6 +327,24 @@ impl<'b> Scratch<'b> {
             Ok(())
         } else {
             Err(Error::ScratchForOtherModel)
+        }
+    }
+
+    /// The next symbol after the all-boundary context (the first of a name): from the cached
+    /// logits when they are `net`'s, else by the forward pass. `self.ctx` must be all 0.
+    pub(crate) fn first_symbol<N: Network + ?Sized>(
+        &mut self,
+        net: &N,
+        sampler: &N::Sampler,
+        rng: &mut Pcg32,
+    ) -> usize {
+        let vocab = self.first.len();
+        match self.work.get_mut(..vocab) {
+            Some(logits) if self.key != 0 && self.key == net.model_key() && vocab == net.vocab().len() => {
+                logits.copy_from_slice(self.first);
+                net.draw(logits, sampler, rng)
+            }
+            _ => net.next_symbol(self.ctx, self.work, sampler, rng),
         }
     }
 }
@@ -284,8 +362,9 @@ impl<const N: usize> ScratchBuf<N> {
         Self { buf: [0; N] }
     }
 
-    /// The scratch for `net`, or [`Error::ScratchTooSmall`] if `N` is too small.
-    pub fn scratch<M: Network + ?Sized>(&mut self, net: &M) -> Result<Scratch<'_>, Error> {
+    /// The scratch for `net` ([`Scratch::new`]), or [`Error::ScratchTooSmall`] if `N` is too
+    /// small.
+    pub fn scratch<'s, M: Network + ?Sized>(&'s mut self, net: &'s M) -> Result<Scratch<'s>, Error> {
         Scratch::new(net, &mut self.buf)
     }
 }

@@ -188,8 +188,12 @@ pub fn generate<N: Network + ?Sized, const B: usize>(
         push_ctx(scratch.ctx, id);
         out.push(symbol).map_err(|_| Error::PrefixTooLong { len: prefix_len, max: cfg.max_len })?;
     }
-    for _ in prefix_len..cfg.max_len {
-        let id = net.next_symbol(scratch.ctx, scratch.work, &sampler, rng);
+    for step in prefix_len..cfg.max_len {
+        let id = if step == 0 {
+            scratch.first_symbol(net, &sampler, rng) // no prefix: the all-boundary context
+        } else {
+            net.next_symbol(scratch.ctx, scratch.work, &sampler, rng)
+        };
         // The id indexes `[vocab_size]` logits, so it is a valid symbol (0 is the boundary).
         let Some((id, symbol)) = u8::try_from(id).ok().and_then(|id| Some((id, vocab.symbol(id)?))) else {
             return Ok(Stop::Boundary);

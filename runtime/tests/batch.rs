@@ -83,3 +83,21 @@ fn batch_size_and_scratch_are_checked() {
     let mut outs = vec![Name::new(); 2];
     assert_eq!(generate_batch(&other, &mut s, &mut rngs, &cfg, "", &mut outs), Err(Error::ScratchForOtherModel));
 }
+
+#[test]
+fn a_batch_scratch_made_for_another_model_of_the_same_size_computes_its_first_step() {
+    for quant in [Quant::F32, Quant::Int8] {
+        let (a, b) = (encoded(&mlp(NAMES, 3, 4, 16, 7), quant), encoded(&mlp(NAMES, 3, 4, 16, 8), quant));
+        let (ma, mb) = (Model::from_bytes(&a).unwrap(), Model::from_bytes(&b).unwrap());
+        let seeds: Vec<u64> = (0..40).collect();
+        let mut buf = vec![0; batch_scratch_words(&ma, seeds.len())];
+        let mut s = BatchScratch::new(&ma, seeds.len(), &mut buf).unwrap();
+        let mut rngs: Vec<Pcg32> = seeds.iter().map(|&seed| Pcg32::from_seed(seed)).collect();
+        let mut outs = vec![Name::new(); seeds.len()];
+        let cfg = SampleConfig::default();
+        generate_batch(&mb, &mut s, &mut rngs, &cfg, "", &mut outs).unwrap();
+        let got: Vec<String> = outs.iter().map(|o| o.to_string()).collect();
+        assert_eq!(got, single(&mb, &seeds, &cfg, ""), "{quant:?}");
+        assert_ne!(got, single(&ma, &seeds, &cfg, ""), "{quant:?}: the two models differ");
+    }
+}

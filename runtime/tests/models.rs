@@ -167,13 +167,14 @@ fn ram_needed_is_stated_and_enforced() {
     let m = mlp(NAMES, 3, 10, 200, 1);
     let (fb, qb) = (encoded(&m, Quant::F32), encoded(&m, Quant::Int8));
     let (f, q) = (Model::from_bytes(&fb).unwrap(), Model::from_bytes(&qb).unwrap());
-    // f32: ceil(3/4) + 3*10 + 200 + 27 words; int8: ceil(3/4) + (30 + 200) / 2 (i16) + 27 (i32).
-    assert_eq!((f.scratch_words(), f.ram_bytes()), (258, 1032));
-    assert_eq!((q.scratch_words(), q.ram_bytes()), (143, 572));
+    // f32: ceil(3/4) + 3*10 + 200 + 27 words; int8: ceil(3/4) + (30 + 200) / 2 (i16) + 27 (i32);
+    // each + 27 words: the all-boundary context's logits, kept by the scratch.
+    assert_eq!((f.scratch_words(), f.ram_bytes()), (285, 1140));
+    assert_eq!((q.scratch_words(), q.ram_bytes()), (170, 680));
     assert_eq!(q.n_params(), 11_897);
-    let mut small = vec![0; 142];
-    assert_eq!(Scratch::new(&q, &mut small).unwrap_err(), Error::ScratchTooSmall { need: 143, have: 142 });
-    let mut buf = ScratchBuf::<143>::new();
+    let mut small = vec![0; 169];
+    assert_eq!(Scratch::new(&q, &mut small).unwrap_err(), Error::ScratchTooSmall { need: 170, have: 169 });
+    let mut buf = ScratchBuf::<170>::new();
     assert!(buf.scratch(&q).is_ok());
     // A typed net refuses the other number format by name.
     assert_eq!(f.int().unwrap_err(), Error::WrongNumberFormat { found: "f32", expected: "int8" });
@@ -216,6 +217,73 @@ fn names(bytes: &[u8], seed: u64, cfg: SampleConfig, prefix: &str, n: usize) -> 
             out.to_string()
         })
         .collect()
+}
+
+/// Names drawn step by step with [`Network::next_symbol`], every step's forward pass run
+/// (the first one too): what `generate` must give with its cached first distribution.
+fn names_by_forward_passes(net: &Model, seed: u64, cfg: &SampleConfig, n: usize) -> Vec<String> {
+    let sampler = net.sampler(cfg).unwrap();
+    let mut work = vec![0; net.work_words()];
+    let mut rng = Pcg32::from_seed(seed);
+    (0..n)
+        .map(|_| {
+            let mut ctx = vec![0u8; net.block_size()];
+            let mut name = String::new();
+            for _ in 0..cfg.max_len {
+                let id = net.next_symbol(&ctx, &mut work, &sampler, &mut rng);
+                if id == 0 {
+                    break;
+                }
+                name.push(net.vocab().symbol(id as u8).unwrap());
+                ctx.remove(0);
+                ctx.push(id as u8);
+            }
+            name
+        })
+        .collect()
+}
+
+#[test]
+fn the_cached_first_distribution_gives_the_names_of_a_forward_pass_at_every_step() {
+    let settings = [
+        SampleConfig::DEFAULT,
+        SampleConfig { temperature: Temperature::from_milli(0), ..SampleConfig::DEFAULT },
+        SampleConfig { temperature: Temperature::from_milli(1700), top_k: 3, ..SampleConfig::DEFAULT },
+    ];
+    let wavenet = stack(NAMES, 8, 6, &[(2, 16), (2, 16), (2, 16), (1, 27)], 5);
+    for model in [mlp(NAMES, 3, 4, 16, 7), wavenet] {
+        for quant in [Quant::F32, Quant::Int8] {
+            let bytes = encoded(&model, quant);
+            let net = Model::from_bytes(&bytes).unwrap();
+            for cfg in settings {
+                let want = names_by_forward_passes(&net, 3, &cfg, 200);
+                assert_eq!(names(&bytes, 3, cfg, "", 200), want, "{quant:?} {cfg:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_scratch_made_for_another_model_of_the_same_size_does_not_lend_it_its_first_step() {
+    // Same shape, other weights: the scratch of `a` used with `b` must give `b`'s names.
+    for quant in [Quant::F32, Quant::Int8] {
+        let (a, b) = (encoded(&mlp(NAMES, 3, 4, 16, 7), quant), encoded(&mlp(NAMES, 3, 4, 16, 8), quant));
+        let (ma, mb) = (Model::from_bytes(&a).unwrap(), Model::from_bytes(&b).unwrap());
+        assert_eq!(ma.scratch_words(), mb.scratch_words());
+        let mut buf = vec![0; ma.scratch_words()];
+        let mut s = Scratch::new(&ma, &mut buf).unwrap();
+        let cfg = SampleConfig::DEFAULT;
+        let mut rng = Pcg32::from_seed(3);
+        let mut out = heapless::String::<{ 4 * MAX_LEN }>::new();
+        let got: Vec<String> = (0..200)
+            .map(|_| {
+                generate(&mb, &mut s, &mut rng, &cfg, "", &mut out).unwrap();
+                out.to_string()
+            })
+            .collect();
+        assert_eq!(got, names_by_forward_passes(&mb, 3, &cfg, 200), "{quant:?}");
+        assert_ne!(got, names_by_forward_passes(&ma, 3, &cfg, 200), "{quant:?}: the two models differ");
+    }
 }
 
 #[test]
