@@ -39,7 +39,7 @@ mod tests {
     fn golden_names_match_the_host() {
         for &(file, seed, t_milli, top_k, names) in GOLDEN {
             let m = model(FIXTURES[file]);
-            let mut buf = ScratchBuf::<64>::new();
+            let mut buf = ScratchBuf::<96>::new();
             let mut s = buf.scratch(&m).unwrap();
             let cfg = SampleConfig { temperature: Temperature::from_milli(t_milli), top_k, max_len: MAX_LEN };
             let mut out = heapless::String::<{ 2 * MAX_LEN }>::new();
@@ -64,7 +64,7 @@ mod tests {
                 Err(e) => defmt::panic!("{}", e),
             };
             let net = m.int().unwrap();
-            let mut buf = ScratchBuf::<64>::new();
+            let mut buf = ScratchBuf::<96>::new();
             let mut s = buf.scratch(&net).unwrap();
             let cfg = SampleConfig { temperature: Temperature::from_milli(t_milli), top_k, max_len: MAX_LEN };
             let mut out = heapless::String::<{ 2 * MAX_LEN }>::new();
@@ -80,7 +80,7 @@ mod tests {
     fn nll_matches_the_host_to_the_last_bit() {
         for (file, &(sum_bits, count)) in NLL.iter().enumerate() {
             let m = model(FIXTURES[file]);
-            let mut buf = ScratchBuf::<64>::new();
+            let mut buf = ScratchBuf::<96>::new();
             let mut s = buf.scratch(&m).unwrap();
             let got = nll(&m, &mut s, WORDS.iter().copied()).unwrap();
             defmt::assert_eq!(got.count, count);
@@ -266,7 +266,7 @@ mod tests {
     fn argmax_generation_and_max_len() {
         // The tiny model's argmax name (the golden one), and the same cut at 3 symbols.
         let m = model(FIXTURES[1]);
-        let mut buf = [0u32; 64];
+        let mut buf = [0u32; 96];
         let mut s = Scratch::new(&m, &mut buf).unwrap();
         let mut rng = Pcg32::from_seed(0);
         let untouched = rng;
