@@ -5,7 +5,7 @@
 //! `generate_batch` with one RNG per name gives exactly the names `generate` gives with
 //! those RNGs (the tests check it).
 
-use crate::model::{push_ctx, Network};
+use crate::model::{push_ctx, FirstLogits, Network};
 use crate::rng::Pcg32;
 use crate::sampler::{name_capacity, symbol_id, SampleConfig};
 use crate::Error;
@@ -37,12 +37,10 @@ pub struct BatchScratch<'b> {
     ctx: &'b mut [u8],
     /// The net's activations, logits and one name's weights.
     work: &'b mut [u32],
-    /// `[vocab_size]`: the logits of the all-boundary context for the net of `key` (see
-    /// [`crate::Scratch`]), and `[vocab_size]` for one name's draw from them.
-    first: &'b mut [u32],
+    /// The logits of the all-boundary context of the net the scratch was made for (see
+    /// [`crate::Scratch`]), and `[vocab_size]` words for one name's draw from them.
+    first: FirstLogits<'b>,
     draw: &'b mut [u32],
-    /// [`Network::model_key`] of the net `first` belongs to; 0 for none.
-    key: usize,
 }
 
 impl<'b> BatchScratch<'b> {
@@ -67,10 +65,8 @@ impl<'b> BatchScratch<'b> {
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(ctx_words);
         let (slot_ctx, rest) = bytes.split_at_mut_checked(ctx_len).ok_or(too_small)?;
         let (ctx, _) = rest.split_at_mut_checked(ctx_len).ok_or(too_small)?;
-        let boundary = ctx.get_mut(..net.block_size()).ok_or(too_small)?;
-        boundary.fill(0);
-        net.logits_into(boundary, work, first);
-        Ok(Self { n_batch, slot_ctx, ctx, work, first, draw, key: net.model_key() })
+        let first = FirstLogits::new(net, ctx.get_mut(..net.block_size()).ok_or(too_small)?, work, first);
+        Ok(Self { n_batch, slot_ctx, ctx, work, first, draw })
     }
 
     fn fits<N: Network + ?Sized>(&self, net: &N) -> bool {
@@ -125,8 +121,8 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
             break;
         }
         // No prefix: every name's first context is all boundary, whose logits the scratch holds.
-        let cached = step == 0 && s.key != 0 && s.key == net.model_key() && s.first.len() == vocab.len();
-        if !cached {
+        let cached = if step == 0 { s.first.of(net) } else { None };
+        if cached.is_none() {
             for (packed, &slot) in s.ctx.chunks_exact_mut(block).zip(&active) {
                 if let Some(src) = s.slot_ctx.chunks_exact(block).nth(usize::from(slot)) {
                     for (p, &c) in packed.iter_mut().zip(src) {
@@ -140,8 +136,8 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
         for (k, &slot) in active.iter().enumerate() {
             let slot_idx = usize::from(slot);
             let Some(rng) = rngs.get_mut(slot_idx) else { continue };
-            let id = if cached {
-                s.draw.copy_from_slice(s.first);
+            let id = if let Some(first) = cached {
+                s.draw.copy_from_slice(first);
                 net.draw(s.draw, &sampler, rng)
             } else {
                 net.sample_batch(s.work, n, k, &sampler, rng)

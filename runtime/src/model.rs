@@ -294,10 +294,8 @@ pub struct Scratch<'b> {
     pub(crate) ctx: &'b mut [u8],
     /// The net's activations and logits.
     pub(crate) work: &'b mut [u32],
-    /// `[vocab_size]`: the logits of the all-boundary context for the net of `key`.
-    first: &'b mut [u32],
-    /// [`Network::model_key`] of the net `first` belongs to; 0 for none.
-    key: usize,
+    /// The logits of the all-boundary context of the net the scratch was made for.
+    first: FirstLogits<'b>,
 }
 
 impl<'b> Scratch<'b> {
@@ -316,9 +314,8 @@ impl<'b> Scratch<'b> {
         let (first, _) = rest.split_at_mut_checked(net.vocab().len()).ok_or(too_small)?;
         let ctx_bytes: &mut [u8] = bytemuck::cast_slice_mut(ctx_words);
         let (ctx, _) = ctx_bytes.split_at_mut_checked(block_size).ok_or(too_small)?;
-        ctx.fill(0);
-        net.logits_into(ctx, work, first);
-        Ok(Self { ctx, work, first, key: net.model_key() })
+        let first = FirstLogits::new(net, ctx, work, first);
+        Ok(Self { ctx, work, first })
     }
 
     /// Whether this scratch fits `net` (made for it or for a model of the same size).
@@ -338,14 +335,40 @@ impl<'b> Scratch<'b> {
         sampler: &N::Sampler,
         rng: &mut Pcg32,
     ) -> usize {
-        let vocab = self.first.len();
-        match self.work.get_mut(..vocab) {
-            Some(logits) if self.key != 0 && self.key == net.model_key() && vocab == net.vocab().len() => {
-                logits.copy_from_slice(self.first);
+        match self.first.of(net).and_then(|first| Some((first, self.work.get_mut(..first.len())?))) {
+            Some((first, logits)) => {
+                logits.copy_from_slice(first);
                 net.draw(logits, sampler, rng)
             }
-            _ => net.next_symbol(self.ctx, self.work, sampler, rng),
+            None => net.next_symbol(self.ctx, self.work, sampler, rng),
         }
+    }
+}
+
+/// The logits of the all-boundary context (every name's first step) for the net a scratch
+/// was made for, kept under its [`Network::model_key`]: [`Scratch`] and
+/// [`crate::BatchScratch`] hold one each.
+#[derive(Debug)]
+pub(crate) struct FirstLogits<'b> {
+    /// `[vocab_size]` words, as [`Network::logits_into`] writes them.
+    logits: &'b mut [u32],
+    /// [`Network::model_key`] of the net they belong to; 0 for none.
+    key: usize,
+}
+
+impl<'b> FirstLogits<'b> {
+    /// Runs `net` on the all-boundary context (`ctx`, zeroed here) in `work` and keeps the
+    /// logits in `logits`.
+    pub(crate) fn new<N: Network + ?Sized>(net: &N, ctx: &mut [u8], work: &mut [u32], logits: &'b mut [u32]) -> Self {
+        ctx.fill(0);
+        net.logits_into(ctx, work, logits);
+        Self { logits, key: net.model_key() }
+    }
+
+    /// The kept logits, if they are `net`'s.
+    pub(crate) fn of<N: Network + ?Sized>(&self, net: &N) -> Option<&[u32]> {
+        let ours = self.key != 0 && self.key == net.model_key() && self.logits.len() == net.vocab().len();
+        ours.then_some(&*self.logits)
     }
 }
 
