@@ -30,11 +30,6 @@ impl<'a, N: Network + ?Sized, const B: usize> Names<'a, N, B> {
         generate(self.net, &mut self.scratch, &mut rng, &SampleConfig::DEFAULT, "", &mut self.name)?;
         Ok(self.name.as_str())
     }
-
-    /// How many names have been generated.
-    pub fn count(&self) -> u64 {
-        self.next
-    }
 }
 
 /// The Picos' USB serial console.
