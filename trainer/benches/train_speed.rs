@@ -178,7 +178,7 @@ fn whole_loop(cfg: &TrainConfig, d: &Data) -> (f64, f64) {
     let device = burn::backend::flex::FlexDevice;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let run = trainer::run_dir::RunDir::new(dir.path().join("mlp"));
-    run.start(cfg).expect("the run directory starts");
+    run.start(cfg, |_| {}).expect("the run directory starts");
     let shape = MlpConfig::new(cfg, d.vocab_size);
     let params = shape.init_params(cfg.scaled_init, &mut Pcg32::new(cfg.seed, 1));
     let mut ck = trainer::checkpoint::Checkpoint::new(

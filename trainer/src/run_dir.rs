@@ -83,9 +83,11 @@ impl RunDir {
         Ok(path)
     }
 
-    /// Starts a new run of `cfg` here: removes the files of whatever run was here before and
-    /// writes `config.toml`. Returns the files it removed, for the caller to say.
-    pub fn start(&self, cfg: &TrainConfig) -> anyhow::Result<Vec<PathBuf>> {
+    /// Starts a new run of `cfg` here: removes the files of whatever run was here before,
+    /// passes them to `announce` (before `config.toml` is written: whoever sees the new
+    /// configuration can also see what was replaced), and writes `config.toml`. Returns the
+    /// files it removed.
+    pub fn start(&self, cfg: &TrainConfig, announce: impl FnOnce(&[PathBuf])) -> anyhow::Result<Vec<PathBuf>> {
         std::fs::create_dir_all(&self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;
         let mut removed = vec![];
         let models = [Quant::F32, Quant::Int8].map(crate::export::file_name);
@@ -98,6 +100,7 @@ impl RunDir {
             }
         }
         removed.extend(self.remove_temporaries()?);
+        announce(&removed);
         self.save_config(cfg)?;
         Ok(removed)
     }
@@ -215,7 +218,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let run = RunDir::new(dir.path().join("mlp"));
         let old = TrainConfig { n_hidden: 16, ..TrainConfig::preset(ModelChoice::Mlp, Preset::Default) };
-        run.start(&old).unwrap();
+        run.start(&old, |_| {}).unwrap();
         let ck = Checkpoint::new(old.clone(), ".ab".into(), 10, (1, 2), crate::model::Params { tensors: vec![] });
         ck.save(&run.checkpoint_file(Weights::Latest)).unwrap();
         assert_eq!(run.checkpoint(Weights::Latest).unwrap().config, old);
@@ -229,7 +232,7 @@ mod tests {
         assert!(run.config().is_err());
         // A new run removes the old one's files first.
         std::fs::write(run.file("best.json"), "{}").unwrap();
-        let removed = run.start(&TrainConfig { n_hidden: 300, ..old }).unwrap();
+        let removed = run.start(&TrainConfig { n_hidden: 300, ..old }, |_| {}).unwrap();
         assert_eq!(removed.len(), 3, "{removed:?}"); // checkpoint.json, best.json, config.toml
         assert!(!run.checkpoint_file(Weights::Latest).exists());
         assert_eq!(run.config().unwrap().n_hidden, 300);
@@ -246,7 +249,7 @@ mod tests {
         for name in stale.iter().chain(&kept) {
             std::fs::write(run.file(name), "x").unwrap();
         }
-        let removed = run.start(&TrainConfig::preset(ModelChoice::Mlp, Preset::Default)).unwrap();
+        let removed = run.start(&TrainConfig::preset(ModelChoice::Mlp, Preset::Default), |_| {}).unwrap();
         assert_eq!(removed.len(), 2, "{removed:?}");
         assert!(stale.iter().all(|n| !run.file(n).exists()));
         assert!(kept.iter().all(|n| run.file(n).exists()));

@@ -227,12 +227,13 @@ pub fn train(global: &Global, args: &TrainArgs) -> anyhow::Result<TrainReport> {
         }
         run.save_config(&cfg)?;
     } else {
-        let removed = run.start(&cfg)?;
-        if !removed.is_empty() {
-            let names: Vec<String> =
-                removed.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
-            say.note(format!("replacing the previous run in {}: {}", run.path().display(), names.join(", ")));
-        }
+        run.start(&cfg, |removed| {
+            if !removed.is_empty() {
+                let names: Vec<String> =
+                    removed.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
+                say.note(format!("replacing the previous run in {}: {}", run.path().display(), names.join(", ")));
+            }
+        })?;
     }
     say.line(format!(
         "{}: {} words ({} symbols) from {}; {} / {} / {} examples",
