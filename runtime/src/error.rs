@@ -23,7 +23,8 @@ pub enum DecodeError {
     UnsupportedVersion {
         /// The file's version.
         found: u16,
-        /// The version this runtime reads ([`crate::FORMAT_VERSION`]).
+        /// The newest version this runtime reads ([`crate::FORMAT_VERSION`]; the oldest is
+        /// [`crate::OLDEST_VERSION`]).
         supported: u16,
     },
     /// The CRC-32 stored at the end does not match the bytes before it.
@@ -174,7 +175,8 @@ impl fmt::Display for DecodeError {
             ),
             UnsupportedVersion { found, supported } => write!(
                 f,
-                "model file format version {found} is not supported (this runtime reads version {supported}); {REEXPORT}"
+                "model file format version {found} is not supported (this runtime reads versions {} to {supported}); {REEXPORT}",
+                crate::OLDEST_VERSION
             ),
             CrcMismatch { stored, computed } => write!(
                 f,

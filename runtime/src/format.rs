@@ -3,15 +3,17 @@
 //!
 //! ```text
 //! magic      4 bytes    b"MKMR"
-//! version    varint u16 FORMAT_VERSION (3)
+//! version    varint u16 FORMAT_VERSION (4; version 3 is read too)
 //! header     postcard   kind u8 (0 bigram, 1 mlp), vocab bytes (varint len + UTF-8),
 //!                       block_size u32, n_embd u32,                   (u32s are varints)
 //!                       layers: varint count + (n_merge u32, n_out u32) per layer,
 //!                       quant u8 (0 f32, 1 int8), card bytes (UTF-8, may be empty)
 //! tensors    postcard   per tensor: encoding u8 (0 f32, 1 i8, 2 i32), rows u32, cols u32,
+//!                       requant_pad bytes (0-3 zeros: the multipliers start 4-byte aligned),
 //!                       requant bytes (rows x i32 LE multipliers, or empty),
-//!                       pad bytes (0-3 zeros: int8 values start 4-byte aligned in the file),
+//!                       pad bytes (0-3 zeros: the values start 4-byte aligned in the file),
 //!                       values bytes (rows x cols values, little-endian)
+//!                       (version 3: no requant_pad, and only int8 values aligned)
 //! crc        4 bytes    CRC-32 (ISO-HDLC, as zlib) of every byte before it, little-endian
 //! ```
 //!
@@ -44,9 +46,22 @@ use serde::{Deserialize, Serialize};
 /// First four bytes of every model file.
 pub const MAGIC: [u8; 4] = *b"MKMR";
 
-/// The format version this runtime reads and writes. Version 2 had one hidden layer and
-/// int8 files with f32 activations; version 3 has a stack of layers and integer int8 models.
-pub const FORMAT_VERSION: u16 = 3;
+/// The format version this runtime writes. Version 2 had one hidden layer and int8 files
+/// with f32 activations; version 3 has a stack of layers and integer int8 models; version 4
+/// the same tensors with every array 4-byte aligned in the file (the multipliers too), so
+/// that cores without unaligned loads (Cortex-M0, RISC-V) read an i32 with one load.
+pub const FORMAT_VERSION: u16 = 4;
+
+/// The format version of a model file (`None` if `bytes` does not start like one), read
+/// without decoding the rest: [`decode`] accepts [`OLDEST_VERSION`] to [`FORMAT_VERSION`].
+pub fn file_version(bytes: &[u8]) -> Option<u16> {
+    let rest = bytes.strip_prefix(&MAGIC)?;
+    postcard::take_from_bytes::<u16>(rest).ok().map(|(v, _)| v)
+}
+
+/// The oldest format version this runtime reads: version 3 files decode and run exactly as
+/// before (their multipliers and i32 values read a byte at a time).
+pub const OLDEST_VERSION: u16 = 3;
 
 /// Most linear layers a model may have.
 pub const MAX_LAYERS: usize = 6;
@@ -329,6 +344,22 @@ struct WireTensor<'a> {
     rows: u32,
     cols: u32,
     #[serde(borrow)]
+    requant_pad: &'a [u8],
+    #[serde(borrow)]
+    requant: &'a [u8],
+    #[serde(borrow)]
+    pad: &'a [u8],
+    #[serde(borrow)]
+    values: &'a [u8],
+}
+
+/// A tensor of a version 3 file: no `requant_pad`.
+#[derive(Deserialize)]
+struct WireTensorV3<'a> {
+    encoding: u8,
+    rows: u32,
+    cols: u32,
+    #[serde(borrow)]
     requant: &'a [u8],
     #[serde(borrow)]
     pad: &'a [u8],
@@ -364,7 +395,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Header<'_>, Weights<'_>), DecodeError> {
         return Err(DecodeError::BadMagic { found: *magic });
     }
     let (version, _) = postcard::take_from_bytes::<u16>(rest).map_err(|_| too_short)?;
-    if version != FORMAT_VERSION {
+    if !(OLDEST_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(DecodeError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
     }
     let (body, stored) = bytes.split_last_chunk::<4>().ok_or(too_short)?;
@@ -379,7 +410,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Header<'_>, Weights<'_>), DecodeError> {
     let (wire, rest) = take_header(rest).ok_or(DecodeError::Malformed { section: "header" })?;
     let header = validate_header(&wire)?;
 
-    let mut reader = TensorReader { rest, quant: header.quant };
+    let mut reader = TensorReader { rest, quant: header.quant, version };
     let v = header.vocab.len();
     let weights = match header.kind {
         ModelKind::Bigram => {
@@ -468,16 +499,21 @@ fn validate_header<'a>(h: &WireHeader<'a>) -> Result<Header<'a>, DecodeError> {
 struct TensorReader<'a> {
     rest: &'a [u8],
     quant: Quant,
+    /// The file's format version (both read the same tensors).
+    version: u16,
 }
 
 impl<'a> TensorReader<'a> {
     fn next(&mut self, name: &'static str) -> Result<WireTensor<'a>, DecodeError> {
-        let (t, rest) =
-            postcard::take_from_bytes::<WireTensor>(self.rest).map_err(|_| DecodeError::Malformed { section: name })?;
+        let malformed = |_| DecodeError::Malformed { section: name };
+        let (t, rest) = if self.version == 3 {
+            let (t, rest) = postcard::take_from_bytes::<WireTensorV3>(self.rest).map_err(malformed)?;
+            let WireTensorV3 { encoding, rows, cols, requant, pad, values } = t;
+            (WireTensor { encoding, rows, cols, requant_pad: &[], requant, pad, values }, rest)
+        } else {
+            postcard::take_from_bytes::<WireTensor>(self.rest).map_err(malformed)?
+        };
         self.rest = rest;
-        if t.pad.len() > 3 || t.pad.iter().any(|&b| b != 0) {
-            return Err(DecodeError::Malformed { section: name });
-        }
         Ok(t)
     }
 
@@ -492,6 +528,7 @@ impl<'a> TensorReader<'a> {
     ) -> Result<(&'a [u8], &'a [u8]), DecodeError> {
         let t = self.next(name)?;
         check_shape(name, &t, rows, cols)?;
+        check_pads(name, &t)?;
         let n = rows.checked_mul(cols).ok_or(DecodeError::SizeOverflow { what: name })?;
         match self.quant {
             Quant::Int8 => {
@@ -523,6 +560,7 @@ impl<'a> TensorReader<'a> {
     fn bias(&mut self, name: &'static str, n: usize) -> Result<&'a [u8], DecodeError> {
         let t = self.next(name)?;
         check_shape(name, &t, 1, n)?;
+        check_pads(name, &t)?;
         check_len(name, "requant", 0, t.requant.len())?;
         match self.quant {
             Quant::F32 => {
@@ -546,6 +584,15 @@ fn expect_encoding(tensor: &'static str, t: &WireTensor, expected: Encoding) -> 
     };
     if found != expected {
         return Err(DecodeError::WrongEncoding { tensor, expected: expected.name(), found: found.name() });
+    }
+    Ok(())
+}
+
+/// Padding is 0 to 3 zero bytes.
+fn check_pads(tensor: &'static str, t: &WireTensor) -> Result<(), DecodeError> {
+    let bad = |pad: &[u8]| pad.len() > 3 || pad.iter().any(|&b| b != 0);
+    if bad(t.pad) || bad(t.requant_pad) {
+        return Err(DecodeError::Malformed { section: tensor });
     }
     Ok(())
 }
@@ -721,8 +768,10 @@ mod encode {
 
     /// Writes a model file for `header` and `weights`, then decodes the result so that a file
     /// this function returns is one the runtime accepts (the decoder's checks are the only
-    /// definition of "valid"). int8 values are placed 4-byte aligned in the file, for the
-    /// word loads of the Cortex-M4 kernel.
+    /// definition of "valid"). Every tensor's values are placed 4-byte aligned in the file,
+    /// for the word loads of the kernels (int8 weights on the Cortex-M4 and M0, i32 biases on
+    /// cores without unaligned loads: the M0, RISC-V). Files from earlier encoders padded the
+    /// int8 tensors only; they decode and run the same.
     pub fn encode(header: &Header, weights: &Weights) -> Result<Vec<u8>, DecodeError> {
         let overflow = |what| DecodeError::SizeOverflow { what };
         let u32_of = |what, v: usize| u32::try_from(v).map_err(|_| overflow(what));
@@ -762,15 +811,26 @@ mod encode {
                 Encoding::I32 => ENC_I32,
             };
             let (rows, cols) = (u32_of(t.name, t.rows)?, u32_of(t.name, t.cols)?);
-            // The smallest padding that puts the values (after their length varint) at a
-            // multiple of 4 from the start of the file.
+            // The smallest paddings that put the multipliers and then the values (each after
+            // its length varint) at a multiple of 4 from the start of the file.
             const ZEROS: [u8; 3] = [0; 3];
+            let aligned = |prefix: &[u8], part: &[u8]| {
+                part.is_empty() || (out.len() + prefix.len() - part.len()).is_multiple_of(4)
+            };
+            let mut head = Vec::new();
+            for pad in 0..4 {
+                let requant_pad = ZEROS.get(..pad).unwrap_or(&[]);
+                head = postcard::to_allocvec(&(encoding, rows, cols, requant_pad, t.requant)).map_err(ser)?;
+                if aligned(&head, t.requant) {
+                    break;
+                }
+            }
             let mut bytes = Vec::new();
             for pad in 0..4 {
                 let pad = ZEROS.get(..pad).unwrap_or(&[]);
-                let wire = WireTensor { encoding, rows, cols, requant: t.requant, pad, values: t.values };
-                bytes = postcard::to_allocvec(&wire).map_err(ser)?;
-                if encoding != ENC_I8 || (out.len() + bytes.len() - t.values.len()) % 4 == 0 {
+                bytes = head.clone();
+                bytes.extend(postcard::to_allocvec(&(pad, t.values)).map_err(ser)?);
+                if aligned(&bytes, t.values) {
                     break;
                 }
             }

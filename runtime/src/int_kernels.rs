@@ -13,7 +13,7 @@
 //! sums of [`linear_ref`], whatever its loop order. The kernels zip their slices: a shape that
 //! does not match is treated as the shorter one, never indexed out of bounds.
 
-use crate::arch::dsp::{quad_step, smlad, sxtb16, sxtb16_ror8};
+use crate::arch::dsp::{smlad, sxtb16, sxtb16_ror8};
 use crate::quant::{hidden, requant};
 use crate::tensor::{i32_le, I32Le};
 
@@ -24,7 +24,7 @@ pub trait Epilogue {
     /// What one row gives (a Q15 hidden unit, a Q12 logit).
     type Out: Copy + Default;
     /// Row `i`'s output from its sum and multiplier.
-    fn apply(sum: i32, m: &I32Le) -> Self::Out;
+    fn apply(sum: i32, m: i32) -> Self::Out;
 }
 
 /// A hidden layer: `tanh(requant(sum, m))` in Q15 ([`crate::quant::hidden`]).
@@ -34,8 +34,8 @@ pub enum Tanh {}
 impl Epilogue for Tanh {
     type Out = i16;
     #[inline(always)]
-    fn apply(sum: i32, m: &I32Le) -> i16 {
-        hidden(sum, i32_le(m))
+    fn apply(sum: i32, m: i32) -> i16 {
+        hidden(sum, m)
     }
 }
 
@@ -46,8 +46,8 @@ pub enum Logits {}
 impl Epilogue for Logits {
     type Out = i32;
     #[inline(always)]
-    fn apply(sum: i32, m: &I32Le) -> i32 {
-        requant(sum, i32_le(m))
+    fn apply(sum: i32, m: i32) -> i32 {
+        requant(sum, m)
     }
 }
 
@@ -58,7 +58,7 @@ pub enum Sum {}
 impl Epilogue for Sum {
     type Out = i32;
     #[inline(always)]
-    fn apply(sum: i32, _m: &I32Le) -> i32 {
+    fn apply(sum: i32, _m: i32) -> i32 {
         sum
     }
 }
@@ -67,7 +67,7 @@ impl Epilogue for Sum {
 #[inline(always)]
 fn put<E: Epilogue>(out: &mut [E::Out], m: &[I32Le], sums: &[i32]) {
     for ((o, m), &s) in out.iter_mut().zip(m).zip(sums) {
-        *o = E::apply(s, m);
+        *o = E::apply(s, i32_le(m));
     }
 }
 
@@ -120,7 +120,7 @@ pub fn linear_ref<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], ou
             let wij = w.get(layout_index(n_out, n_in, i, j)).copied().unwrap_or(0);
             acc = acc.wrapping_add(i32::from(wij) * i32::from(xj));
         }
-        *o = E::apply(acc, m);
+        *o = E::apply(acc, i32_le(m));
     }
 }
 
@@ -184,8 +184,8 @@ fn group_plain<const R: usize>(x: &[i16], w: &[i8], acc: &mut [i32; R]) {
     }
 }
 
-/// [`linear_ref`], four rows at a time with plain integer loops (the Cortex-M0 and the host
-/// run this one).
+/// [`linear_ref`], four rows at a time with plain integer loops (RISC-V and the host run this
+/// one).
 pub fn linear_quads<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], out: &mut [E::Out]) {
     let (quads, _) = b.as_chunks::<GROUP>();
     quads_plain::<E>(x, w, quads, m, out);
@@ -195,10 +195,50 @@ pub fn linear_quads<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], 
 /// Every quad of a layer with [`quad_plain`].
 #[inline(always)]
 fn quads_plain<E: Epilogue>(x: &[i16], w: &[i8], biases: &[[I32Le; GROUP]], m: &[I32Le], out: &mut [E::Out]) {
-    let n_in = x.len();
-    for (q, (bias, (m, out))) in biases.iter().zip(m.chunks(GROUP).zip(out.chunks_mut(GROUP))).enumerate() {
-        put::<E>(out, m, &quad_plain(x, w.get(q * GROUP * n_in..(q + 1) * GROUP * n_in).unwrap_or(&[]), bias));
+    let (m_quads, _) = m.as_chunks::<GROUP>();
+    match (aligned(biases), aligned(m_quads)) {
+        (Some(b), Some(m)) => {
+            quads_plain_from::<E, i32>(x, w, b.iter().map(from_le), m.as_flattened(), |v| i32::from_le(*v), out)
+        }
+        _ => quads_plain_from::<E, I32Le>(x, w, biases.iter().map(quad_values), m, i32_le, out),
     }
+}
+
+/// [`quads_plain`] with each quad's biases as values and the multipliers `m` read by `read`
+/// as each row's output is written (read before the quad's sums, they would be kept on the
+/// stack across them).
+#[inline(always)]
+fn quads_plain_from<E: Epilogue, M>(
+    x: &[i16],
+    w: &[i8],
+    biases: impl Iterator<Item = [i32; GROUP]>,
+    m: &[M],
+    read: impl Fn(&M) -> i32,
+    out: &mut [E::Out],
+) {
+    let n_in = x.len();
+    for (q, (bias, (m, out))) in biases.zip(m.chunks(GROUP).zip(out.chunks_mut(GROUP))).enumerate() {
+        let sums = quad_plain(x, w.get(q * GROUP * n_in..(q + 1) * GROUP * n_in).unwrap_or(&[]), bias);
+        for ((o, s), m) in out.iter_mut().zip(sums).zip(m) {
+            *o = E::apply(s, read(m));
+        }
+    }
+}
+
+/// Quads of i32 values (biases, multipliers) as words, when they are 4-byte aligned (format
+/// version 4 aligns every array in the file; a version 3 file, or bytes at an address that
+/// is not, are read a byte at a time): on the Cortex-M0 and RISC-V, one load instead of four
+/// byte loads and six shifts and adds per value. Checked once per layer, so that each loop
+/// is compiled for one way of reading.
+#[inline(always)]
+fn aligned(values: &[[I32Le; GROUP]]) -> Option<&[[i32; GROUP]]> {
+    bytemuck::try_cast_slice(values).ok()
+}
+
+/// A quad of little-endian words as values.
+#[inline(always)]
+fn from_le(words: &[i32; GROUP]) -> [i32; GROUP] {
+    words.map(i32::from_le)
 }
 
 /// One quad's sums with plain integer loops. A function of its own, shared by every
@@ -207,8 +247,8 @@ fn quads_plain<E: Epilogue>(x: &[i16], w: &[i8], biases: &[[I32Le; GROUP]], m: &
 /// [`group_plain`] kept them in memory on a Cortex-M0 (1.5 times the instructions). Word
 /// loads with shifts, two rows per pass, or a loop of its own did no better there.
 #[inline(never)]
-fn quad_plain(x: &[i16], w: &[i8], bias: &[I32Le; GROUP]) -> [i32; GROUP] {
-    let [mut a, mut b, mut c, mut d] = quad_biases(bias);
+fn quad_plain(x: &[i16], w: &[i8], bias: [i32; GROUP]) -> [i32; GROUP] {
+    let [mut a, mut b, mut c, mut d] = bias;
     let (x_pairs, x_tail) = x.as_chunks::<2>();
     let (w_pairs, w_tail) = w.as_chunks::<8>();
     let mac = |acc: i32, w0: i8, x0: i32, w1: i8, x1: i32| acc.wrapping_add(i32::from(w0) * x0 + i32::from(w1) * x1);
@@ -227,10 +267,10 @@ fn quad_plain(x: &[i16], w: &[i8], bias: &[I32Le; GROUP]) -> [i32; GROUP] {
     [a, b, c, d]
 }
 
-/// The biases of a quad (read one by one: they are not aligned, and a copy of the four
-/// would call memcpy).
+/// A quad of i32 values (biases, multipliers) read a byte at a time (read one by one: a copy
+/// of the four would call memcpy).
 #[inline(always)]
-fn quad_biases(b: &[I32Le; GROUP]) -> [i32; GROUP] {
+fn quad_values(b: &[I32Le; GROUP]) -> [i32; GROUP] {
     let [b0, b1, b2, b3] = b;
     [i32_le(b0), i32_le(b1), i32_le(b2), i32_le(b3)]
 }
@@ -282,9 +322,10 @@ fn rest_sums(x: &[i16], w: &[i8], b: &[I32Le], dsp: bool) -> ([i32; 3], usize) {
 /// word split by SXTB16 into two rows' pairs and each activation word (two i16) shared by
 /// the four rows; then a row pair the same way, and a last row with SMLAD too. It reads
 /// words, so it needs the weights and activations 4-byte aligned (the encoder aligns every
-/// weight tensor in the file; the firmware aligns the file); otherwise it runs
-/// [`linear_quads`]. On targets without the DSP extension the instructions are their safe
-/// references (`arch::dsp`).
+/// tensor in the file; the firmware aligns the file); otherwise it runs [`linear_quads`].
+/// On targets without the DSP extension the instructions are their safe references
+/// (`arch::dsp`); on the Cortex-M0 the quads' column pairs are `arch::thumb1`'s assembly
+/// and the rows after the quads run the plain loops.
 pub fn linear_dsp<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], out: &mut [E::Out]) {
     let n_in = x.len();
     let (quads, _) = b.as_chunks::<GROUP>();
@@ -301,7 +342,7 @@ pub fn linear_dsp<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], ou
             false
         }
     };
-    rest::<E>(x, w, b, m, out, dsp);
+    rest::<E>(x, w, b, m, out, dsp && !cfg!(arm_thumb1));
 }
 
 /// `bytes` as words, if aligned.
@@ -322,15 +363,40 @@ fn quads_dsp<E: Epilogue>(
     m: &[I32Le],
     out: &mut [E::Out],
 ) {
-    let groups = w.chunks_exact(n_in.max(1)).zip(biases).zip(m.chunks_exact(GROUP).zip(out.chunks_exact_mut(GROUP)));
-    for ((quad, bias), (m, out)) in groups {
+    let (m_quads, _) = m.as_chunks::<GROUP>();
+    // Cores with the DSP extension load unaligned words as fast: the check would only cost.
+    let words = if cfg!(arm_dsp) { None } else { aligned(biases).zip(aligned(m_quads)) };
+    match words {
+        Some((b, m)) => {
+            quads_dsp_from::<E, i32>(x, x_odd, w, n_in, b.iter().map(from_le), m, |v| i32::from_le(*v), out)
+        }
+        None => quads_dsp_from::<E, I32Le>(x, x_odd, w, n_in, biases.iter().map(quad_values), m_quads, i32_le, out),
+    }
+}
+
+/// [`quads_dsp`] with each quad's biases as values and the multipliers read by `read` as
+/// each row's output is written (see [`quads_plain_from`]).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn quads_dsp_from<E: Epilogue, M>(
+    x: &[u32],
+    x_odd: Option<i16>,
+    w: &[u32],
+    n_in: usize,
+    biases: impl Iterator<Item = [i32; GROUP]>,
+    m: &[[M; GROUP]],
+    read: impl Fn(&M) -> i32,
+    out: &mut [E::Out],
+) {
+    let groups = w.chunks_exact(n_in.max(1)).zip(biases.zip(m)).zip(out.chunks_exact_mut(GROUP));
+    for ((quad, (bias, [m0, m1, m2, m3])), out) in groups {
         let [a0, a1, a2, a3] = quad_dsp(x, x_odd, quad, bias);
         // Unrolled, from registers.
-        if let ([o0, o1, o2, o3], [m0, m1, m2, m3]) = (out, m) {
-            *o0 = E::apply(a0, m0);
-            *o1 = E::apply(a1, m1);
-            *o2 = E::apply(a2, m2);
-            *o3 = E::apply(a3, m3);
+        if let [o0, o1, o2, o3] = out {
+            *o0 = E::apply(a0, read(m0));
+            *o1 = E::apply(a1, read(m1));
+            *o2 = E::apply(a2, read(m2));
+            *o3 = E::apply(a3, read(m3));
         }
     }
 }
@@ -338,21 +404,32 @@ fn quads_dsp<E: Epilogue>(
 /// One quad's sums from its biases: `quad` holds, per column pair, a word of rows 0-1 and one
 /// of rows 2-3, then (odd `n_in`) one word of the last column's four weights.
 #[inline(always)]
-fn quad_dsp(x: &[u32], x_odd: Option<i16>, quad: &[u32], bias: &[I32Le; 4]) -> [i32; 4] {
-    let mut acc = quad_biases(bias);
-    let (x2, x1) = x.as_chunks::<2>();
-    let (w4, w2) = quad.as_chunks::<4>();
-    // Two column pairs per step; each word is read where it is used (see `quad_step`). Four
-    // pairs per step spill to the stack (measured: 15% more instructions).
-    for (x, w) in x2.iter().zip(w4) {
-        acc = quad_step(w[0], w[1], x[0], acc);
-        acc = quad_step(w[2], w[3], x[1], acc);
-    }
-    let w2 = if let (Some(&x0), [p0, q0, rest @ ..]) = (x1.first(), w2) {
-        acc = quad_step(*p0, *q0, x0, acc);
-        rest
-    } else {
-        w2
+fn quad_dsp(x: &[u32], x_odd: Option<i16>, quad: &[u32], bias: [i32; 4]) -> [i32; 4] {
+    // The Cortex-M0: the column pairs in Thumb-1 assembly.
+    #[cfg(arm_thumb1)]
+    let (mut acc, w2) = {
+        let (pairs, odd) = quad.split_at(quad.len().min(2 * x.len()));
+        (crate::arch::thumb1::quad_pairs(x, pairs, bias), odd)
+    };
+    #[cfg(not(arm_thumb1))]
+    let (mut acc, w2) = {
+        use crate::arch::dsp::quad_step;
+        let mut acc = bias;
+        let (x2, x1) = x.as_chunks::<2>();
+        let (w4, w2) = quad.as_chunks::<4>();
+        // Two column pairs per step; each word is read where it is used (see `quad_step`).
+        // Four pairs per step spill to the stack (measured: 15% more instructions).
+        for (x, w) in x2.iter().zip(w4) {
+            acc = quad_step(w[0], w[1], x[0], acc);
+            acc = quad_step(w[2], w[3], x[1], acc);
+        }
+        let w2 = if let (Some(&x0), [p0, q0, rest @ ..]) = (x1.first(), w2) {
+            acc = quad_step(*p0, *q0, x0, acc);
+            rest
+        } else {
+            w2
+        };
+        (acc, w2)
     };
     if let (Some(xl), Some(&word)) = (x_odd, w2.first()) {
         // Spelled out: an iterator over `acc` would take its address, and a value whose

@@ -1,5 +1,5 @@
-//! makemore models on a microcontroller: `no_std`, no heap, no `unsafe` outside the DSP
-//! instructions of [`arch::dsp`].
+//! makemore models on a microcontroller: `no_std`, no heap, no `unsafe` outside the inner
+//! loops in assembly of [`arch::dsp`] (DSP instructions) and [`arch::thumb1`] (Cortex-M0).
 //!
 //! A model file (written by the trainer) is decoded **in place**: the weights stay in the
 //! input bytes, so an `include_bytes!` model is read straight from flash. Decoding checks
@@ -85,8 +85,8 @@ pub use float::{FloatNet, FloatSampler};
 #[cfg(feature = "alloc")]
 pub use format::encode;
 pub use format::{
-    decode, from_map, Header, LayerShape, LayerShapes, Linear, ModelKind, ModelMap, Quant, Weights, FORMAT_VERSION,
-    MAGIC, MAX_LAYERS,
+    decode, file_version, from_map, Header, LayerShape, LayerShapes, Linear, ModelKind, ModelMap, Quant, Weights,
+    FORMAT_VERSION, MAGIC, MAX_LAYERS, OLDEST_VERSION,
 };
 pub use int::{IntNet, IntSampler};
 pub use model::{Model, ModelSampler, Network, Scratch, ScratchBuf};

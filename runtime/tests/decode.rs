@@ -36,7 +36,12 @@ fn raw_file(version: u16, (kind, vocab, block, embd, layers, quant): RawHeader, 
     }
     out.extend(postcard::to_allocvec(&(quant, &b""[..])).unwrap()); // empty model card
     for (e, r, c, m, p, v) in tensors {
-        out.extend(postcard::to_allocvec(&(*e, *r, *c, &m[..], &p[..], &v[..])).unwrap());
+        if version >= 4 {
+            // requant_pad, empty: the decoder reads multipliers wherever they are.
+            out.extend(postcard::to_allocvec(&(*e, *r, *c, &[][..] as &[u8], &m[..], &p[..], &v[..])).unwrap());
+        } else {
+            out.extend(postcard::to_allocvec(&(*e, *r, *c, &m[..], &p[..], &v[..])).unwrap());
+        }
     }
     out.extend([0; 4]);
     reseal(out)
@@ -69,7 +74,8 @@ fn exercise(model: &Model) {
 fn the_independent_layout_decodes() {
     // The layout documented in format.rs, written by hand: a bigram over ".a".
     let table = [0.0f32, -1.0, -2.0, -3.0];
-    let bytes = raw_file(FORMAT_VERSION, (0, b".a", 1, 0, &[], 0), &[t(0, 2, 2, vec![], f32s(&table))]);
+    // The table's values after 3 bytes of padding: at byte 24 of the file.
+    let bytes = raw_file(FORMAT_VERSION, (0, b".a", 1, 0, &[], 0), &[(0, 2, 2, vec![], vec![0; 3], f32s(&table))]);
     let model = Model::from_bytes(&bytes).unwrap();
     exercise(&model);
     // And the encoder writes exactly these bytes.
@@ -100,7 +106,7 @@ fn named_errors_for_each_kind_of_damage() {
     // Files of format version 2 (before the integer model) are refused by name.
     let mut v2 = good.clone();
     v2[4] = 2;
-    assert_eq!(err(&v2), DecodeError::UnsupportedVersion { found: 2, supported: 3 });
+    assert_eq!(err(&v2), DecodeError::UnsupportedVersion { found: 2, supported: FORMAT_VERSION });
     assert!(err(&v2).to_string().contains("re-export"), "{}", err(&v2));
     let mut flipped = good.clone();
     flipped[100] ^= 0x10;
@@ -208,7 +214,8 @@ fn length_fields_pointing_past_the_end_are_malformed() {
     let mut body = MAGIC.to_vec();
     body.extend(postcard::to_allocvec(&FORMAT_VERSION).unwrap());
     body.extend(postcard::to_allocvec(&(0u8, &b".a"[..], 1u32, 0u32, 0u32, 0u8, &b""[..])).unwrap());
-    body.extend(postcard::to_allocvec(&(0u8, 2u32, 2u32, &[][..] as &[u8], &[][..] as &[u8])).unwrap());
+    let empty = &[][..] as &[u8];
+    body.extend(postcard::to_allocvec(&(0u8, 2u32, 2u32, empty, empty, empty)).unwrap());
     body.extend(postcard::to_allocvec(&(1u64 << 32)).unwrap()); // the varint length of `values`
     body.extend([0u8; 16]);
     body.extend([0; 4]);
@@ -281,7 +288,7 @@ fn random_bodies_reach_the_tensor_checks() {
     let header_end = (30..good.len()).find(|&i| good[i..].starts_with(&[1, 27, 4])).unwrap();
     let mut reached = BTreeSet::new();
     for i in 0..20_000 {
-        let mut file = good[..5].to_vec(); // magic and version 3
+        let mut file = good[..5].to_vec(); // magic and version
         if i % 2 == 0 {
             // A valid header then random tensors.
             file = good[..header_end].to_vec();
@@ -361,6 +368,47 @@ fn a_model_map_gives_the_decoded_model() {
             let mut far = map;
             far.first[0] = usize::MAX - 2;
             assert!(Model::from_map(&bytes, &far).is_err(), "{name}");
+        }
+    }
+}
+
+#[test]
+fn version_3_files_decode_and_version_4_aligns_every_array() {
+    // Fixtures written in version 3 (multipliers and i32 biases wherever the bytes fell; the
+    // workspace's fixtures as they were before version 4); re-encoded they are version 4,
+    // the same model, every array aligned.
+    for name in ["tiny-int8.mkmr", "tiny-wavenet-int8.mkmr", "tiny-f32.mkmr"] {
+        let v3 = std::fs::read(format!("{}/tests/fixtures-v3/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        assert_eq!(makemore_runtime::file_version(&v3), Some(3), "{name}");
+        let old = Model::from_bytes(&v3).unwrap();
+        let v4 = makemore_runtime::encode(old.header(), old.weights()).unwrap();
+        assert_eq!(makemore_runtime::file_version(&v4), Some(FORMAT_VERSION));
+        let new = Model::from_bytes(&v4).unwrap();
+        assert_eq!((new.header(), new.weights()), (old.header(), old.weights()), "{name}");
+        // Both ways of reading the biases and multipliers (bytes; aligned words) give the
+        // same names, one at a time and in batches.
+        let cfg = SampleConfig::default();
+        let single = |m: &Model| -> Vec<String> {
+            let mut buf = vec![0; m.scratch_words()];
+            let mut s = Scratch::new(m, &mut buf).unwrap();
+            (0..64)
+                .map(|k| {
+                    let mut out = heapless::String::<{ 4 * 32 }>::new();
+                    let mut rng = Pcg32::for_name(42, k);
+                    makemore_runtime::generate(m, &mut s, &mut rng, &cfg, "", &mut out).unwrap();
+                    out.to_string()
+                })
+                .collect()
+        };
+        let batched = |m: &Model| makemore_runtime::names(m, 42, 0..64, &cfg, "").unwrap();
+        assert_eq!(single(&new), single(&old), "{name}");
+        assert_eq!(batched(&new), batched(&old), "{name}");
+        assert_eq!(single(&new), batched(&new), "{name}");
+        // Every tensor's values and multipliers start at a multiple of 4 in the file.
+        let at = |part: &[u8]| part.as_ptr() as usize - v4.as_ptr() as usize;
+        for t in new.tensors() {
+            assert_eq!(at(t.values) % 4, 0, "{name}: {}", t.name);
+            assert!(t.requant.is_empty() || at(t.requant) % 4 == 0, "{name}: {}'s multipliers", t.name);
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The integer kernels: every fast kernel gives exactly the reference's sums, on shapes with
-//! every remainder (rows mod 4, columns mod 4), and the DSP instructions' safe references are
-//! the instructions' definitions.
+//! every remainder (rows mod 4, columns mod 4), and the DSP instructions' and the Cortex-M0
+//! loop's safe references are their definitions.
 
 use makemore_runtime::arch;
 use makemore_runtime::arch::dsp::{smlad_ref, sxtb16_ref, sxtb16_ror8_ref};
@@ -171,6 +171,20 @@ proptest! {
         let want = sums!(linear_ref, &x, &w, &b);
         prop_assert_eq!(&sums!(linear_quads, &x, &w, &b), &want);
         prop_assert_eq!(&sums!(linear_dsp, &x, &w, &b), &want);
+    }
+
+    /// The Cortex-M0 loop's reference (`arch::thumb1`; the assembly is checked against it under
+    /// QEMU) sums a quad's column pairs as the definition does, from any starting sums.
+    #[test]
+    fn thumb1_quad_reference_follows_the_layout(pairs in 0usize..12, seed in any::<u64>(), acc in any::<[i32; 4]>()) {
+        let (x, w, _, dense) = layer(4, 2 * pairs, seed);
+        let xw: Vec<u32> = x.chunks_exact(2).map(|p| u32::from(p[0] as u16) | (u32::from(p[1] as u16) << 16)).collect();
+        let ww: Vec<u32> = w.chunks_exact(4).map(|b| u32::from_le_bytes([b[0] as u8, b[1] as u8, b[2] as u8, b[3] as u8])).collect();
+        let want: Vec<i32> = (0..4)
+            .map(|r| (0..2 * pairs).fold(acc[r], |a, j| a.wrapping_add(i32::from(dense[r * 2 * pairs + j]) * i32::from(x[j]))))
+            .collect();
+        prop_assert_eq!(arch::thumb1::quad_pairs_ref(&xw, &ww, acc).to_vec(), want.clone());
+        prop_assert_eq!(arch::thumb1::quad_pairs(&xw, &ww, acc).to_vec(), want);
     }
 
     #[test]

@@ -11,7 +11,9 @@ const N_NAMES: usize = 50;
 
 /// Built with `BENCH_PART=tanh` or `softmax`, the binary measures only that part of one
 /// symbol of an MLP with 200 hidden units (200 tanh, a 27-way softmax and draw) instead of
-/// generation, in the embedded model's numbers (integer or f32).
+/// generation, in the embedded model's numbers (integer or f32); `BENCH_PART=linear` (integer
+/// models), one 128 x 48 linear layer's sums (the default model's hidden layer: 6,144
+/// multiply-accumulates).
 const PART: Option<&str> = option_env!("BENCH_PART");
 
 /// Marks the start of the measured region (the plugin looks up this symbol). The two markers
@@ -74,6 +76,18 @@ fn run(net: &model::Net) -> ! {
     report(symbols, N_NAMES)
 }
 
+/// Word-aligned inputs and weights of the `linear` part (as the activations and the model's
+/// tensors are): one layer of 128 x 48, values that are not all zero.
+#[repr(C, align(4))]
+struct AlignedX([i16; 48]);
+#[repr(C, align(4))]
+struct AlignedW([i8; 128 * 48]);
+static LINEAR_X: AlignedX = AlignedX([1234; 48]);
+static LINEAR_W: AlignedW = AlignedW([-77; 128 * 48]);
+#[repr(C, align(4))]
+struct AlignedB([[u8; 4]; 128]);
+static LINEAR_B: AlignedB = AlignedB([[1, 2, 3, 4]; 128]);
+
 /// Measures `part` of one symbol, 100 times, and reports it as 100 symbols.
 fn parts(part: &str) -> ! {
     if model::INTEGER {
@@ -89,6 +103,7 @@ fn int_parts(part: &str) -> ! {
     let acc: [i32; 200] = core::array::from_fn(|i| (i as i32 - 100) * 40_000);
     let mut h = [0i16; 200];
     let mut logits = [0i32; 27];
+    let mut wide = [0i32; 128];
     let sampler = runtime::quant::Softmax::new(1000);
     let mut rng = Pcg32::from_seed(1);
     let mut picked = 0usize;
@@ -100,6 +115,17 @@ fn int_parts(part: &str) -> ! {
                 for (h, &a) in h.iter_mut().zip(&acc) {
                     *h = runtime::quant::hidden(a, 1 << 26);
                 }
+            }
+            "linear" => {
+                // The default model's hidden layer: 128 rows of 48 inputs.
+                // The kernel this core runs (SMLAD on the M4F and M33, assembly on the M0).
+                runtime::arch::linear::<runtime::int_kernels::Sum>(
+                    &LINEAR_X.0,
+                    &LINEAR_W.0,
+                    &LINEAR_B.0,
+                    &LINEAR_B.0,
+                    &mut wide,
+                );
             }
             "softmax" => {
                 for (z, &a) in logits.iter_mut().zip(&acc) {
@@ -114,7 +140,7 @@ fn int_parts(part: &str) -> ! {
             }
             _ => exit(1),
         }
-        core::hint::black_box((&h, &logits, picked));
+        core::hint::black_box((&h, &logits, &wide, picked));
     }
     mark(bench_stop);
     report(100, 1)

@@ -50,13 +50,10 @@ pub fn inspect(global: &Global, args: &InspectArgs) -> anyhow::Result<InspectRep
     // Decoding checks the CRC among everything else.
     let model = Model::from_bytes(&bytes).with_context(|| format!("{} is not a valid model file", file.display()))?;
     let h = model.header();
+    // The file's own version (a file from an older exporter is read too).
+    let version = runtime::file_version(&bytes).unwrap_or(runtime::FORMAT_VERSION);
     let crc = bytes.last_chunk::<4>().map_or(0, |c| u32::from_le_bytes(*c));
-    say.line(format!(
-        "{}: {} bytes, format v{}, CRC-32 {crc:#010x} ok",
-        file.display(),
-        bytes.len(),
-        runtime::FORMAT_VERSION
-    ));
+    say.line(format!("{}: {} bytes, format v{}, CRC-32 {crc:#010x} ok", file.display(), bytes.len(), version));
     say.line(format!("  {} ({}), vocab {}: {:?}", h.kind.name(), h.quant.name(), h.vocab.len(), h.vocab.as_str()));
     let layers: Vec<String> = h.layers.as_slice().iter().map(|l| format!("({}, {})", l.n_merge, l.n_out)).collect();
     say.line(format!(
@@ -89,7 +86,7 @@ pub fn inspect(global: &Global, args: &InspectArgs) -> anyhow::Result<InspectRep
     Ok(InspectReport {
         file: file.clone(),
         bytes: bytes.len(),
-        format_version: runtime::FORMAT_VERSION,
+        format_version: version,
         crc32: crc,
         crc_ok: true,
         kind: h.kind.name(),
