@@ -279,7 +279,7 @@ mod tests {
         copy[4] = 2;
         defmt::assert!(matches!(
             Model::from_bytes(&copy[..n]),
-            Err(DecodeError::UnsupportedVersion { found: 2, supported: 3 })
+            Err(DecodeError::UnsupportedVersion { found: 2, supported: runtime::FORMAT_VERSION })
         ));
         copy[0] = b'X';
         defmt::assert!(matches!(Model::from_bytes(&copy[..n]), Err(DecodeError::BadMagic { .. })));
