@@ -31,15 +31,15 @@ mod tests {
     use runtime::arch::{dsp, thumb1};
     use runtime::int_kernels::{linear_dsp, linear_quads, linear_ref, Sum};
     use runtime::{
-        generate, kernels, nll, quant, DecodeError, Model, Pcg32, SampleConfig, Scratch, ScratchBuf, Stop, Temperature,
-        MAX_LEN,
+        generate, kernels, nll, quant, DecodeError, Model, Network, Pcg32, SampleConfig, Scratch, ScratchBuf, Stop,
+        Temperature, MAX_LEN,
     };
 
     #[test]
     fn golden_names_match_the_host() {
         for &(file, seed, t_milli, top_k, names) in GOLDEN {
             let m = model(FIXTURES[file]);
-            let mut buf = ScratchBuf::<96>::new();
+            let mut buf = ScratchBuf::<112>::new();
             let mut s = buf.scratch(&m).unwrap();
             let cfg = SampleConfig { temperature: Temperature::from_milli(t_milli), top_k, max_len: MAX_LEN };
             let mut out = heapless::String::<{ 2 * MAX_LEN }>::new();
@@ -64,7 +64,7 @@ mod tests {
                 Err(e) => defmt::panic!("{}", e),
             };
             let net = m.int().unwrap();
-            let mut buf = ScratchBuf::<96>::new();
+            let mut buf = ScratchBuf::<112>::new();
             let mut s = buf.scratch(&net).unwrap();
             let cfg = SampleConfig { temperature: Temperature::from_milli(t_milli), top_k, max_len: MAX_LEN };
             let mut out = heapless::String::<{ 2 * MAX_LEN }>::new();
@@ -77,10 +77,41 @@ mod tests {
     }
 
     #[test]
+    fn streaming_gives_the_logits_of_the_full_forward_pass_at_every_step() {
+        // The hierarchy fixture (merges of 2), from an aligned copy and as embedded: its rings
+        // against the full forward pass over 40 random symbols (the window slides 36 times).
+        let bytes = FIXTURES[3];
+        let mut copy = Aligned([0; 1536]);
+        copy.0[..bytes.len()].copy_from_slice(bytes);
+        for bytes in [&copy.0[..bytes.len()], bytes] {
+            let m = match Model::from_bytes(bytes) {
+                Ok(m) => m,
+                Err(e) => defmt::panic!("{}", e),
+            };
+            let net = m.int().unwrap();
+            let (mut state, mut work) = ([0u32; 40], [0u32; 64]);
+            let (state, work) = (&mut state[..net.stream_words()], &mut work[..net.work_words()]);
+            net.stream_init(state, work);
+            net.stream_begin(state);
+            let mut ctx = [0u8; 4];
+            let mut rng = Pcg32::from_seed(17);
+            for step in 0..40 {
+                let (mut want, mut got) = ([0u32; 27], [0u32; 27]);
+                net.logits_into(&ctx, work, &mut want);
+                net.stream_logits(&ctx, state, work, &mut got);
+                defmt::assert_eq!(got, want, "step {}", step);
+                ctx.rotate_left(1);
+                ctx[3] = (rng.next_u32() % 27) as u8;
+                net.stream_push(&ctx, state, work);
+            }
+        }
+    }
+
+    #[test]
     fn nll_matches_the_host_to_the_last_bit() {
         for (file, &(sum_bits, count)) in NLL.iter().enumerate() {
             let m = model(FIXTURES[file]);
-            let mut buf = ScratchBuf::<96>::new();
+            let mut buf = ScratchBuf::<112>::new();
             let mut s = buf.scratch(&m).unwrap();
             let got = nll(&m, &mut s, WORDS.iter().copied()).unwrap();
             defmt::assert_eq!(got.count, count);

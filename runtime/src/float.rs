@@ -7,6 +7,7 @@ use crate::kernels;
 use crate::model::{stage_sizes, Model, Network, Scratch};
 use crate::rng::Pcg32;
 use crate::sampler::{one_hot, top_k, SampleConfig};
+use crate::stream::{Plan, Stack};
 use crate::tensor::{f32_le, words};
 use crate::Error;
 
@@ -16,6 +17,8 @@ pub struct FloatNet<'m, 'a> {
     model: &'m Model<'a>,
     /// `stage_sizes` of the model, computed once.
     stages: (usize, usize),
+    /// Where a hierarchy's streaming state lies (`None`: nothing to stream).
+    plan: Option<Plan>,
 }
 
 /// The float path's sampling settings.
@@ -39,7 +42,8 @@ impl FloatSampler {
 impl<'m, 'a> FloatNet<'m, 'a> {
     /// The net of `model`, whose file must hold this net's numbers (the callers check).
     pub(crate) fn of(model: &'m Model<'a>) -> Self {
-        Self { model, stages: stage_sizes(model.parts().0) }
+        let h = model.parts().0;
+        Self { model, stages: stage_sizes(h), plan: Plan::of(h) }
     }
 
     pub(crate) fn new(model: &'m Model<'a>) -> Result<Self, Error> {
@@ -100,6 +104,46 @@ impl<'m, 'a> FloatNet<'m, 'a> {
             }
         }
         logits
+    }
+}
+
+impl FloatNet<'_, '_> {
+    /// The logits for the context `state` has seen: the last layer on the top ring's outputs
+    /// (the full forward pass for a net that does not stream). `work` as for `forward`.
+    fn stream_forward<'w>(&self, ctx: &[u8], state: &mut [u32], work: &'w mut [u32]) -> &'w mut [f32] {
+        let (h, w) = self.model.parts();
+        let (Some(plan), Weights::Mlp { layers, .. }) = (&self.plan, w) else { return self.forward(ctx, work) };
+        let (n_even, n_odd) = self.stages;
+        let work: &mut [f32] = bytemuck::cast_slice_mut(work);
+        let (x, rest) = split(work, n_even);
+        let (_, rest) = split(rest, n_odd);
+        let (logits, _) = split(rest, h.vocab.len());
+        let n = plan.top_input(state, x);
+        if let Some(layer) = layers.last() {
+            linear(logits, x.get(..n).unwrap_or(&[]), h, layers.len() - 1, layer);
+        }
+        logits
+    }
+}
+
+/// One embedding row and one position of a hidden layer, for [`Plan`]'s streaming.
+impl Stack for FloatNet<'_, '_> {
+    type V = f32;
+
+    fn embed_one(&self, id: u8, out: &mut [f32]) {
+        let (h, w) = self.model.parts();
+        if let Weights::Mlp { c, .. } = w {
+            embed(out, c, h.n_embd, usize::from(id));
+        }
+    }
+
+    fn hidden_one(&self, k: usize, x: &[f32], out: &mut [f32]) {
+        if let Weights::Mlp { layers, .. } = self.model.parts().1 {
+            if let Some(layer) = layers.get(k) {
+                kernels::linear_f32_x4(out, x, words(layer.w), words(layer.b));
+                kernels::tanh(out);
+            }
+        }
     }
 }
 
@@ -221,6 +265,39 @@ impl Network for FloatNet<'_, '_> {
 
     fn model_key(&self) -> usize {
         self.model.key()
+    }
+
+    fn stream_words(&self) -> usize {
+        self.plan.map_or(0, |p| p.words::<f32>())
+    }
+
+    fn stream_init(&self, state: &mut [u32], work: &mut [u32]) {
+        if let Some(plan) = &self.plan {
+            plan.init(self, state, bytemuck::cast_slice_mut(work));
+        }
+    }
+
+    fn stream_begin(&self, state: &mut [u32]) {
+        if let Some(plan) = &self.plan {
+            plan.begin::<f32>(state);
+        }
+    }
+
+    fn stream_push(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32]) {
+        if let Some(plan) = &self.plan {
+            plan.push(self, ctx, state, bytemuck::cast_slice_mut(work));
+        }
+    }
+
+    fn stream_logits(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], logits: &mut [u32]) {
+        let z: &[u32] = bytemuck::cast_slice(self.stream_forward(ctx, state, work));
+        for (dst, &z) in logits.iter_mut().zip(z) {
+            *dst = z;
+        }
+    }
+
+    fn stream_next(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], s: &FloatSampler, rng: &mut Pcg32) -> usize {
+        sample(self.stream_forward(ctx, state, work), s, rng)
     }
 
     fn distribution(&self, ctx: &[u8], work: &mut [u32], s: &FloatSampler, probs: &mut [f64]) {

@@ -10,6 +10,7 @@ use crate::model::{stage_sizes, Model, Network, Scratch};
 use crate::quant::{requant, sample_weights, Softmax, BIGRAM_SHIFT, EMBED_SHIFT};
 use crate::rng::Pcg32;
 use crate::sampler::{one_hot, top_k, SampleConfig};
+use crate::stream::{Plan, Stack};
 use crate::tensor::{i32_le, int8s, words};
 use crate::Error;
 
@@ -19,6 +20,8 @@ pub struct IntNet<'m, 'a> {
     model: &'m Model<'a>,
     /// `stage_sizes` of the model, computed once.
     stages: (usize, usize),
+    /// Where a hierarchy's streaming state lies (`None`: nothing to stream).
+    plan: Option<Plan>,
 }
 
 /// The integer path's sampling settings.
@@ -47,7 +50,8 @@ impl IntSampler {
 impl<'m, 'a> IntNet<'m, 'a> {
     /// The net of `model`, whose file must hold this net's numbers (the callers check).
     pub(crate) fn of(model: &'m Model<'a>) -> Self {
-        Self { model, stages: stage_sizes(model.parts().0) }
+        let h = model.parts().0;
+        Self { model, stages: stage_sizes(h), plan: Plan::of(h) }
     }
 
     /// The integer model of `model`, or [`Error::WrongNumberFormat`] for an f32 file.
@@ -111,6 +115,46 @@ impl<'m, 'a> IntNet<'m, 'a> {
             }
         }
         logits
+    }
+}
+
+impl IntNet<'_, '_> {
+    /// The logits for the context `state` has seen: the last layer on the top ring's outputs
+    /// (the full forward pass for a net that does not stream). `work` as for `forward`.
+    fn stream_forward<'w>(&self, ctx: &[u8], state: &mut [u32], work: &'w mut [u32]) -> &'w mut [i32] {
+        let (h, w) = self.model.parts();
+        let (Some(plan), Weights::Mlp { layers, .. }) = (&self.plan, w) else { return self.forward(ctx, work) };
+        let (n_even, n_odd) = self.stages;
+        let (even, rest) = split(work, n_even.div_ceil(2));
+        let (_, rest) = split(rest, n_odd.div_ceil(2));
+        let (logits, _) = split(rest, h.vocab.len());
+        let x: &mut [i16] = bytemuck::cast_slice_mut(even);
+        let n = plan.top_input(state, x);
+        let logits: &mut [i32] = bytemuck::cast_slice_mut(logits);
+        if let Some(layer) = layers.last() {
+            logits_layer(logits, x.get(..n).unwrap_or(&[]), h, layers.len() - 1, layer);
+        }
+        logits
+    }
+}
+
+/// One embedding row and one position of a hidden layer, for [`Plan`]'s streaming.
+impl Stack for IntNet<'_, '_> {
+    type V = i16;
+
+    fn embed_one(&self, id: u8, out: &mut [i16]) {
+        let (h, w) = self.model.parts();
+        if let Weights::Mlp { c, .. } = w {
+            embed(out, c, h.n_embd, usize::from(id));
+        }
+    }
+
+    fn hidden_one(&self, k: usize, x: &[i16], out: &mut [i16]) {
+        if let Weights::Mlp { layers, .. } = self.model.parts().1 {
+            if let Some(layer) = layers.get(k) {
+                arch::linear::<Tanh>(x, int8s(layer.w), words(layer.b), words(layer.requant), out);
+            }
+        }
     }
 }
 
@@ -235,6 +279,39 @@ impl Network for IntNet<'_, '_> {
 
     fn model_key(&self) -> usize {
         self.model.key()
+    }
+
+    fn stream_words(&self) -> usize {
+        self.plan.map_or(0, |p| p.words::<i16>())
+    }
+
+    fn stream_init(&self, state: &mut [u32], work: &mut [u32]) {
+        if let Some(plan) = &self.plan {
+            plan.init(self, state, bytemuck::cast_slice_mut(work));
+        }
+    }
+
+    fn stream_begin(&self, state: &mut [u32]) {
+        if let Some(plan) = &self.plan {
+            plan.begin::<i16>(state);
+        }
+    }
+
+    fn stream_push(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32]) {
+        if let Some(plan) = &self.plan {
+            plan.push(self, ctx, state, bytemuck::cast_slice_mut(work));
+        }
+    }
+
+    fn stream_logits(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], logits: &mut [u32]) {
+        let z: &[u32] = bytemuck::cast_slice(self.stream_forward(ctx, state, work));
+        for (dst, &z) in logits.iter_mut().zip(z) {
+            *dst = z;
+        }
+    }
+
+    fn stream_next(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], s: &IntSampler, rng: &mut Pcg32) -> usize {
+        sample(self.stream_forward(ctx, state, work), s, rng)
     }
 
     fn distribution(&self, ctx: &[u8], work: &mut [u32], s: &IntSampler, probs: &mut [f64]) {

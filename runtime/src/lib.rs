@@ -69,6 +69,7 @@ mod owned;
 pub mod quant;
 pub mod rng;
 pub mod sampler;
+pub mod stream;
 pub mod tables;
 pub mod tensor;
 pub mod vocab;

@@ -54,6 +54,51 @@ pub trait Network {
         0
     }
 
+    /// Words of per-name state for streaming generation (the WaveNet-style hierarchy: a ring
+    /// of recent outputs per hidden layer, see [`crate::stream`]); 0 (the default) for a net
+    /// that runs the full forward pass at every step.
+    fn stream_words(&self) -> usize {
+        0
+    }
+
+    /// Computes the stream's constants (each layer's output for the all-boundary context)
+    /// into `state` (`[stream_words]`), once per scratch. `work` as for [`Network::next_symbol`].
+    fn stream_init(&self, state: &mut [u32], work: &mut [u32]) {
+        let _ = (state, work);
+    }
+
+    /// Starts a name in `state` (made by [`Network::stream_init`]): the all-boundary context.
+    fn stream_begin(&self, state: &mut [u32]) {
+        let _ = state;
+    }
+
+    /// `ctx` has grown by one symbol (its last) since the context `state` has seen: each
+    /// hidden layer's newest output into `state`. Contexts must follow each other this way
+    /// from [`Network::stream_begin`].
+    fn stream_push(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32]) {
+        let _ = (ctx, state, work);
+    }
+
+    /// [`Network::logits_into`] for the context `state` has seen (`ctx`), from the state:
+    /// the same bits, one output per layer computed instead of all of them.
+    fn stream_logits(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], logits: &mut [u32]) {
+        let _ = state;
+        self.logits_into(ctx, work, logits);
+    }
+
+    /// [`Network::next_symbol`] for the context `state` has seen (`ctx`), from the state.
+    fn stream_next(
+        &self,
+        ctx: &[u8],
+        state: &mut [u32],
+        work: &mut [u32],
+        sampler: &Self::Sampler,
+        rng: &mut Pcg32,
+    ) -> usize {
+        let _ = state;
+        self.next_symbol(ctx, work, sampler, rng)
+    }
+
     /// The distribution [`Network::next_symbol`] draws from after `ctx` with `sampler`, into
     /// `probs` (`[vocab_size]`, symbol id order): at temperature 0 all of it on the symbol
     /// chosen. `work` as for [`Network::next_symbol`].
@@ -88,10 +133,15 @@ pub trait Network {
         self.header().block_size
     }
 
-    /// Words of scratch ([`Scratch::new`]) for one context: the context's bytes, the work, and
-    /// the cached logits of the all-boundary context (`[vocab_size]` words).
+    /// Words of scratch ([`Scratch::new`]) for one context: the context's bytes, the work, the
+    /// cached logits of the all-boundary context (`[vocab_size]` words) and the streaming
+    /// state ([`Network::stream_words`]).
     fn scratch_words(&self) -> usize {
-        self.block_size().div_ceil(4).saturating_add(self.work_words()).saturating_add(self.vocab().len())
+        self.block_size()
+            .div_ceil(4)
+            .saturating_add(self.work_words())
+            .saturating_add(self.vocab().len())
+            .saturating_add(self.stream_words())
     }
 
     /// Bytes of RAM the forward pass needs besides the stack (the scratch); the weights stay
@@ -243,6 +293,55 @@ impl Network for Model<'_> {
         self.key()
     }
 
+    fn stream_words(&self) -> usize {
+        match self.header.quant {
+            Quant::F32 => FloatNet::of(self).stream_words(),
+            Quant::Int8 => IntNet::of(self).stream_words(),
+        }
+    }
+
+    fn stream_init(&self, state: &mut [u32], work: &mut [u32]) {
+        match self.header.quant {
+            Quant::F32 => FloatNet::of(self).stream_init(state, work),
+            Quant::Int8 => IntNet::of(self).stream_init(state, work),
+        }
+    }
+
+    fn stream_begin(&self, state: &mut [u32]) {
+        match self.header.quant {
+            Quant::F32 => FloatNet::of(self).stream_begin(state),
+            Quant::Int8 => IntNet::of(self).stream_begin(state),
+        }
+    }
+
+    fn stream_push(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32]) {
+        match self.header.quant {
+            Quant::F32 => FloatNet::of(self).stream_push(ctx, state, work),
+            Quant::Int8 => IntNet::of(self).stream_push(ctx, state, work),
+        }
+    }
+
+    fn stream_logits(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], logits: &mut [u32]) {
+        match self.header.quant {
+            Quant::F32 => FloatNet::of(self).stream_logits(ctx, state, work, logits),
+            Quant::Int8 => IntNet::of(self).stream_logits(ctx, state, work, logits),
+        }
+    }
+
+    fn stream_next(
+        &self,
+        ctx: &[u8],
+        state: &mut [u32],
+        work: &mut [u32],
+        sampler: &ModelSampler,
+        rng: &mut Pcg32,
+    ) -> usize {
+        match sampler {
+            ModelSampler::Float(s) => FloatNet::of(self).stream_next(ctx, state, work, s, rng),
+            ModelSampler::Int(s) => IntNet::of(self).stream_next(ctx, state, work, s, rng),
+        }
+    }
+
     fn distribution(&self, ctx: &[u8], work: &mut [u32], sampler: &ModelSampler, probs: &mut [f64]) {
         match sampler {
             ModelSampler::Float(s) => FloatNet::of(self).distribution(ctx, work, s, probs),
@@ -285,9 +384,11 @@ impl Network for Model<'_> {
 ///
 /// It also keeps the logits of the all-boundary context, computed once when it is made:
 /// every name starts from that context, so [`crate::generate`] draws a name's first symbol
-/// from them without a forward pass (the same bits; one step of every name saved). They
-/// serve only the net the scratch was made for, which it borrows while it lives; another
-/// net of the same size may use the scratch too, and computes its first step.
+/// from them without a forward pass (the same bits; one step of every name saved). For a
+/// WaveNet-style hierarchy it holds the name's streaming state too (a ring of recent outputs
+/// per hidden layer, [`crate::stream`]): each step computes one output per layer. Both serve
+/// only the net the scratch was made for, which it borrows while it lives; another net of
+/// the same size may use the scratch too, and runs the full forward pass at every step.
 #[derive(Debug)]
 pub struct Scratch<'b> {
     /// `[block_size]` context ids (oldest first), for `generate` and `nll`.
@@ -296,6 +397,8 @@ pub struct Scratch<'b> {
     pub(crate) work: &'b mut [u32],
     /// The logits of the all-boundary context of the net the scratch was made for.
     first: FirstLogits<'b>,
+    /// The streaming state of the name being generated ([`Network::stream_words`]).
+    pub(crate) stream: &'b mut [u32],
 }
 
 impl<'b> Scratch<'b> {
@@ -311,11 +414,20 @@ impl<'b> Scratch<'b> {
         let too_small = Error::ScratchTooSmall { need, have: buf.len() };
         let (ctx_words, rest) = buf.split_at_mut_checked(block_size.div_ceil(4)).ok_or(too_small)?;
         let (work, rest) = rest.split_at_mut_checked(net.work_words()).ok_or(too_small)?;
-        let (first, _) = rest.split_at_mut_checked(net.vocab().len()).ok_or(too_small)?;
+        let (first, rest) = rest.split_at_mut_checked(net.vocab().len()).ok_or(too_small)?;
+        let (stream, _) = rest.split_at_mut_checked(net.stream_words()).ok_or(too_small)?;
         let ctx_bytes: &mut [u8] = bytemuck::cast_slice_mut(ctx_words);
         let (ctx, _) = ctx_bytes.split_at_mut_checked(block_size).ok_or(too_small)?;
         let first = FirstLogits::new(net, ctx, work, first);
-        Ok(Self { ctx, work, first })
+        net.stream_init(stream, work);
+        Ok(Self { ctx, work, first, stream })
+    }
+
+    /// Whether generation with `net` may stream: the net has streaming state and the scratch
+    /// was made for it (its stream's constants are `net`'s).
+    pub(crate) fn streams<N: Network + ?Sized>(&self, net: &N) -> bool {
+        let words = net.stream_words();
+        words > 0 && self.stream.len() >= words && self.first.of(net).is_some()
     }
 
     /// Whether this scratch fits `net` (made for it or for a model of the same size).

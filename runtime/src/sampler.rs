@@ -183,14 +183,24 @@ pub fn generate<N: Network + ?Sized, const B: usize>(
         return Err(Error::PrefixTooLong { len: prefix_len, max: cfg.max_len });
     }
     scratch.ctx.fill(0);
+    // A hierarchy streams: one output per layer per step, from rings of earlier outputs.
+    let streams = scratch.streams(net);
+    if streams {
+        net.stream_begin(scratch.stream);
+    }
     for symbol in prefix.chars() {
         let id = symbol_id(net, symbol)?;
         push_ctx(scratch.ctx, id);
+        if streams {
+            net.stream_push(scratch.ctx, scratch.stream, scratch.work);
+        }
         out.push(symbol).map_err(|_| Error::PrefixTooLong { len: prefix_len, max: cfg.max_len })?;
     }
     for step in prefix_len..cfg.max_len {
         let id = if step == 0 {
             scratch.first_symbol(net, &sampler, rng) // no prefix: the all-boundary context
+        } else if streams {
+            net.stream_next(scratch.ctx, scratch.stream, scratch.work, &sampler, rng)
         } else {
             net.next_symbol(scratch.ctx, scratch.work, &sampler, rng)
         };
@@ -205,6 +215,9 @@ pub fn generate<N: Network + ?Sized, const B: usize>(
             return Ok(Stop::MaxLen); // unreachable: `out` holds max_len of the widest symbols
         }
         push_ctx(scratch.ctx, id);
+        if streams && step + 1 < cfg.max_len {
+            net.stream_push(scratch.ctx, scratch.stream, scratch.work);
+        }
     }
     Ok(Stop::MaxLen)
 }

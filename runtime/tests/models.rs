@@ -388,3 +388,89 @@ fn generate_rejects_bad_prefix_and_temperature() {
     let bad = SampleConfig { temperature: Temperature::from_milli(200_000), ..cfg };
     assert_eq!(gen(&bad, ""), Err(Error::BadTemperature { milli: 200_000 }));
 }
+
+#[test]
+fn streaming_gives_the_logits_of_the_full_forward_pass_at_every_step() {
+    // Hierarchies of several shapes (merges of 2, of 3 and 4, dense layers above the merges),
+    // each fed 60 random symbols after the boundary context: the window slides 50 times.
+    let shapes: [(usize, &[(usize, usize)]); 4] = [
+        (8, &[(2, 16), (2, 16), (2, 16), (1, 27)]),
+        (9, &[(3, 12), (3, 10), (1, 27)]),
+        (8, &[(4, 12), (2, 9), (1, 14), (1, 27)]),
+        (4, &[(2, 5), (2, 7), (1, 27)]),
+    ];
+    for (i, (block, layers)) in shapes.into_iter().enumerate() {
+        for quant in [Quant::F32, Quant::Int8] {
+            let bytes = encoded(&stack(NAMES, block, 5, layers, 40 + i as u64), quant);
+            let net = Model::from_bytes(&bytes).unwrap();
+            assert!(net.stream_words() > 0, "{layers:?}");
+            let mut state = vec![0; net.stream_words()];
+            let mut work = vec![0; net.work_words()];
+            net.stream_init(&mut state, &mut work);
+            net.stream_begin(&mut state);
+            let mut ctx = vec![0u8; block];
+            let mut rng = Pcg32::from_seed(i as u64);
+            let v = net.vocab().len();
+            for step in 0..60 {
+                let (mut want, mut got) = (vec![0u32; v], vec![0u32; v]);
+                net.logits_into(&ctx, &mut work, &mut want);
+                net.stream_logits(&ctx, &mut state, &mut work, &mut got);
+                assert_eq!(got, want, "{quant:?} {layers:?} step {step}");
+                ctx.remove(0);
+                ctx.push((rng.next_u32() % v as u32) as u8);
+                net.stream_push(&ctx, &mut state, &mut work);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_bengio_mlp_has_nothing_to_stream() {
+    let bytes = encoded(&mlp(NAMES, 3, 4, 16, 7), Quant::Int8);
+    assert_eq!(Model::from_bytes(&bytes).unwrap().stream_words(), 0);
+}
+
+#[test]
+fn a_hierarchy_streams_with_a_prefix_and_not_with_another_models_scratch() {
+    let shape = [(2, 16), (2, 16), (2, 16), (1, 27)];
+    for quant in [Quant::F32, Quant::Int8] {
+        let (a, b) = (encoded(&stack(NAMES, 8, 6, &shape, 5), quant), encoded(&stack(NAMES, 8, 6, &shape, 6), quant));
+        let (ma, mb) = (Model::from_bytes(&a).unwrap(), Model::from_bytes(&b).unwrap());
+        // A prefix longer than the context: the rings catch up on it symbol by symbol.
+        let cfg = SampleConfig::DEFAULT;
+        let with_prefix = names(&a, 9, cfg, "christopher", 50);
+        let mut rng = Pcg32::from_seed(9);
+        let sampler = ma.sampler(&cfg).unwrap();
+        let mut work = vec![0; ma.work_words()];
+        for got in &with_prefix {
+            let mut ctx = vec![0u8; 8];
+            let mut name = String::from("christopher");
+            for c in name.clone().chars() {
+                ctx.remove(0);
+                ctx.push(ma.vocab().as_str().chars().position(|s| s == c).unwrap() as u8);
+            }
+            while name.chars().count() < cfg.max_len {
+                let id = ma.next_symbol(&ctx, &mut work, &sampler, &mut rng);
+                if id == 0 {
+                    break;
+                }
+                name.push(ma.vocab().symbol(id as u8).unwrap());
+                ctx.remove(0);
+                ctx.push(id as u8);
+            }
+            assert_eq!(got, &name, "{quant:?}");
+        }
+        // The scratch of `a` lent to `b` (same size): `b`'s names, by full forward passes.
+        let mut buf = vec![0; ma.scratch_words()];
+        let mut s = Scratch::new(&ma, &mut buf).unwrap();
+        let mut rng = Pcg32::from_seed(3);
+        let mut out = heapless::String::<{ 4 * MAX_LEN }>::new();
+        let got: Vec<String> = (0..100)
+            .map(|_| {
+                generate(&mb, &mut s, &mut rng, &cfg, "", &mut out).unwrap();
+                out.to_string()
+            })
+            .collect();
+        assert_eq!(got, names_by_forward_passes(&mb, 3, &cfg, 100), "{quant:?}");
+    }
+}
