@@ -310,7 +310,7 @@ mod tests {
         copy[4] = 2;
         defmt::assert!(matches!(
             Model::from_bytes(&copy[..n]),
-            Err(DecodeError::UnsupportedVersion { found: 2, supported: runtime::FORMAT_VERSION })
+            Err(DecodeError::UnsupportedVersion { found: 2, oldest: 3, newest: runtime::FORMAT_VERSION })
         ));
         copy[0] = b'X';
         defmt::assert!(matches!(Model::from_bytes(&copy[..n]), Err(DecodeError::BadMagic { .. })));

@@ -5,9 +5,10 @@
 //! `generate_batch` with one RNG per name gives exactly the names `generate` gives with
 //! those RNGs (the tests check it).
 
-use crate::model::{push_ctx, FirstLogits, Network};
+use crate::generation::symbol_id;
+use crate::network::{push_ctx, FirstLogits, Network};
 use crate::rng::Pcg32;
-use crate::sampler::{name_capacity, symbol_id, SampleConfig};
+use crate::sampler::{name_capacity, SampleConfig};
 use crate::Error;
 
 /// Most names one batch can hold.

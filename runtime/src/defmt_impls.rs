@@ -48,9 +48,9 @@ impl Format for DecodeError {
         use DecodeError::*;
         match *self {
             TooShort { len } => write!(f, "model file truncated ({=usize} bytes)", len),
-            BadMagic { found } => write!(f, "bad magic {=[u8]:x}", found),
-            UnsupportedVersion { found, supported } => {
-                write!(f, "format version {=u16} not supported (reads {=u16})", found, supported)
+            BadMagic { found, .. } => write!(f, "bad magic {=[u8]:x}", found),
+            UnsupportedVersion { found, oldest, newest } => {
+                write!(f, "format version {=u16} not supported (reads {=u16} to {=u16})", found, oldest, newest)
             }
             CrcMismatch { stored, computed } => {
                 write!(f, "CRC mismatch: stored {=u32:x}, computed {=u32:x}", stored, computed)

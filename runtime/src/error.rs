@@ -18,14 +18,17 @@ pub enum DecodeError {
     BadMagic {
         /// The first four bytes.
         found: [u8; 4],
+        /// What a model file starts with ([`crate::format::MAGIC`]).
+        expected: [u8; 4],
     },
     /// The file was written by a format version this runtime does not read.
     UnsupportedVersion {
         /// The file's version.
         found: u16,
-        /// The newest version this runtime reads ([`crate::FORMAT_VERSION`]; the oldest is
-        /// [`crate::OLDEST_VERSION`]).
-        supported: u16,
+        /// The oldest version this runtime reads ([`crate::OLDEST_VERSION`]).
+        oldest: u16,
+        /// The newest version this runtime reads ([`crate::FORMAT_VERSION`]).
+        newest: u16,
     },
     /// The CRC-32 stored at the end does not match the bytes before it.
     CrcMismatch {
@@ -167,16 +170,13 @@ impl fmt::Display for DecodeError {
         use DecodeError::*;
         match *self {
             TooShort { len } => write!(f, "model file is truncated ({len} bytes); copy or {REEXPORT} again"),
-            BadMagic { found } => write!(
+            BadMagic { found, expected } => write!(
                 f,
-                "not a makemore model file: expected magic {:?}, found {:?}; pass a file written by `trainer export`",
-                crate::format::MAGIC,
-                found
+                "not a makemore model file: expected magic {expected:?}, found {found:?}; pass a file written by `trainer export`"
             ),
-            UnsupportedVersion { found, supported } => write!(
+            UnsupportedVersion { found, oldest, newest } => write!(
                 f,
-                "model file format version {found} is not supported (this runtime reads versions {} to {supported}); {REEXPORT}",
-                crate::OLDEST_VERSION
+                "model file format version {found} is not supported (this runtime reads versions {oldest} to {newest}); {REEXPORT}"
             ),
             CrcMismatch { stored, computed } => write!(
                 f,

@@ -2,8 +2,8 @@
 //! reports as its loss, so the two can be compared example by example. For an integer model
 //! it is the NLL of the distribution its sampler draws from (at temperature 1).
 
-use crate::model::{push_ctx, Network, Scratch};
-use crate::sampler::symbol_id;
+use crate::generation::symbol_id;
+use crate::network::{push_ctx, Network, Scratch};
 use crate::Error;
 
 /// Summed negative log-likelihood (natural log) over `count` predicted symbols.

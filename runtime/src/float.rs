@@ -4,17 +4,18 @@
 
 use crate::format::{Header, Linear, Quant, Weights};
 use crate::kernels;
-use crate::model::{stage_sizes, Model, Network, Scratch};
+use crate::network::{stage_sizes, weights_key, Network, Scratch};
 use crate::rng::Pcg32;
 use crate::sampler::{one_hot, top_k, SampleConfig};
 use crate::stream::{Plan, Stack};
 use crate::tensor::{f32_le, words};
 use crate::Error;
 
-/// An f32 model, ready to run (see [`Model::float`]).
+/// An f32 model, ready to run (see [`crate::Model::float`]).
 #[derive(Clone, Copy, Debug)]
 pub struct FloatNet<'m, 'a> {
-    model: &'m Model<'a>,
+    header: &'m Header<'a>,
+    weights: &'m Weights<'a>,
     /// `stage_sizes` of the model, computed once.
     stages: (usize, usize),
     /// Where a hierarchy's streaming state lies (`None`: nothing to stream).
@@ -40,15 +41,15 @@ impl FloatSampler {
 }
 
 impl<'m, 'a> FloatNet<'m, 'a> {
-    /// The net of `model`, whose file must hold this net's numbers (the callers check).
-    pub(crate) fn of(model: &'m Model<'a>) -> Self {
-        let h = model.parts().0;
-        Self { model, stages: stage_sizes(h), plan: Plan::of(h) }
+    /// The net of a model's header and weights, whose file must hold this net's numbers
+    /// (the callers check).
+    pub(crate) fn of(header: &'m Header<'a>, weights: &'m Weights<'a>) -> Self {
+        Self { header, weights, stages: stage_sizes(header), plan: Plan::of(header) }
     }
 
-    pub(crate) fn new(model: &'m Model<'a>) -> Result<Self, Error> {
-        match model.parts().0.quant {
-            Quant::F32 => Ok(Self::of(model)),
+    pub(crate) fn new(header: &'m Header<'a>, weights: &'m Weights<'a>) -> Result<Self, Error> {
+        match header.quant {
+            Quant::F32 => Ok(Self::of(header, weights)),
             q => Err(Error::WrongNumberFormat { found: q.name(), expected: Quant::F32.name() }),
         }
     }
@@ -57,7 +58,7 @@ impl<'m, 'a> FloatNet<'m, 'a> {
     /// 0): `[vocab_size]` values in `scratch`.
     pub fn logits<'s>(&self, ctx: &[u8], scratch: &'s mut Scratch<'_>) -> Result<&'s [f32], Error> {
         scratch.check(self)?;
-        let h = self.model.parts().0;
+        let h = self.header;
         if ctx.len() != h.block_size {
             return Err(Error::ContextLength { expected: h.block_size, found: ctx.len() });
         }
@@ -72,7 +73,7 @@ impl<'m, 'a> FloatNet<'m, 'a> {
     /// the embeddings and every even layer's input in the first part, odd layers' inputs in
     /// the second, the logits last. Returns the logits.
     fn forward<'w>(&self, ctx: &[u8], work: &'w mut [u32]) -> &'w mut [f32] {
-        let (h, w) = self.model.parts();
+        let (h, w) = (self.header, self.weights);
         let (n_even, n_odd) = self.stages;
         let work: &mut [f32] = bytemuck::cast_slice_mut(work);
         let (even, rest) = split(work, n_even);
@@ -111,7 +112,7 @@ impl FloatNet<'_, '_> {
     /// The logits for the context `state` has seen: the last layer on the top ring's outputs
     /// (the full forward pass for a net that does not stream). `work` as for `forward`.
     fn stream_forward<'w>(&self, ctx: &[u8], state: &mut [u32], work: &'w mut [u32]) -> &'w mut [f32] {
-        let (h, w) = self.model.parts();
+        let (h, w) = (self.header, self.weights);
         let (Some(plan), Weights::Mlp { layers, .. }) = (&self.plan, w) else { return self.forward(ctx, work) };
         let (n_even, n_odd) = self.stages;
         let work: &mut [f32] = bytemuck::cast_slice_mut(work);
@@ -131,14 +132,14 @@ impl Stack for FloatNet<'_, '_> {
     type V = f32;
 
     fn embed_one(&self, id: u8, out: &mut [f32]) {
-        let (h, w) = self.model.parts();
+        let (h, w) = (self.header, self.weights);
         if let Weights::Mlp { c, .. } = w {
             embed(out, c, h.n_embd, usize::from(id));
         }
     }
 
     fn hidden_one(&self, k: usize, x: &[f32], out: &mut [f32]) {
-        if let Weights::Mlp { layers, .. } = self.model.parts().1 {
+        if let Weights::Mlp { layers, .. } = self.weights {
             if let Some(layer) = layers.get(k) {
                 kernels::linear_f32_x4(out, x, words(layer.w), words(layer.b));
                 kernels::tanh(out);
@@ -230,18 +231,18 @@ impl Network for FloatNet<'_, '_> {
     type Sampler = FloatSampler;
 
     fn header(&self) -> &Header<'_> {
-        self.model.parts().0
+        self.header
     }
 
     fn work_words(&self) -> usize {
-        let h = self.model.parts().0;
+        let h = self.header;
         let (even, odd) = self.stages;
         even.saturating_add(odd).saturating_add(h.vocab.len())
     }
 
     fn batch_work_words(&self, n: usize) -> usize {
         // The activations and logits of every name, feature-major, and one name's logits.
-        self.work_words().saturating_mul(n).saturating_add(self.model.parts().0.vocab.len())
+        self.work_words().saturating_mul(n).saturating_add(self.header.vocab.len())
     }
 
     fn sampler(&self, cfg: &SampleConfig) -> Result<FloatSampler, Error> {
@@ -264,7 +265,7 @@ impl Network for FloatNet<'_, '_> {
     }
 
     fn model_key(&self) -> usize {
-        self.model.key()
+        weights_key(self.weights)
     }
 
     fn stream_words(&self) -> usize {
@@ -311,7 +312,7 @@ impl Network for FloatNet<'_, '_> {
     }
 
     fn forward_batch(&self, ctx: &[u8], n: usize, work: &mut [u32]) {
-        let (h, w) = self.model.parts();
+        let (h, w) = (self.header, self.weights);
         let (n_even, n_odd) = self.stages;
         let work: &mut [f32] = bytemuck::cast_slice_mut(work);
         let (even, rest) = split(work, n_even * n);
@@ -355,7 +356,7 @@ impl Network for FloatNet<'_, '_> {
     }
 
     fn sample_batch(&self, work: &mut [u32], n: usize, k: usize, s: &FloatSampler, rng: &mut Pcg32) -> usize {
-        let h = self.model.parts().0;
+        let h = self.header;
         let (n_even, n_odd) = self.stages;
         let work: &mut [f32] = bytemuck::cast_slice_mut(work);
         let (_, rest) = split(work, (n_even + n_odd) * n);

@@ -36,7 +36,7 @@
 //!
 //! Any change to this layout bumps [`FORMAT_VERSION`] and adds a fixture.
 
-use crate::int_kernels::GROUP;
+use crate::layout::GROUP;
 use crate::quant::X_MAX;
 use crate::tensor::{i32_le, int8s, words, Encoding, Layout, TensorView};
 use crate::vocab::Vocab;
@@ -392,11 +392,11 @@ pub fn decode(bytes: &[u8]) -> Result<(Header<'_>, Weights<'_>), DecodeError> {
     let too_short = DecodeError::TooShort { len: bytes.len() };
     let (magic, rest) = bytes.split_first_chunk::<4>().ok_or(too_short)?;
     if *magic != MAGIC {
-        return Err(DecodeError::BadMagic { found: *magic });
+        return Err(DecodeError::BadMagic { found: *magic, expected: MAGIC });
     }
     let (version, _) = postcard::take_from_bytes::<u16>(rest).map_err(|_| too_short)?;
     if !(OLDEST_VERSION..=FORMAT_VERSION).contains(&version) {
-        return Err(DecodeError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
+        return Err(DecodeError::UnsupportedVersion { found: version, oldest: OLDEST_VERSION, newest: FORMAT_VERSION });
     }
     let (body, stored) = bytes.split_last_chunk::<4>().ok_or(too_short)?;
     let stored = u32::from_le_bytes(*stored);

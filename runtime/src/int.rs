@@ -6,7 +6,7 @@
 use crate::arch;
 use crate::format::{Header, Linear, ModelKind, Quant, Weights};
 use crate::int_kernels::{batch_stride, Logits, Tanh, LANES};
-use crate::model::{stage_sizes, Model, Network, Scratch};
+use crate::network::{stage_sizes, weights_key, Network, Scratch};
 use crate::quant::{requant, sample_weights, Softmax, BIGRAM_SHIFT, EMBED_SHIFT};
 use crate::rng::Pcg32;
 use crate::sampler::{one_hot, top_k, SampleConfig};
@@ -14,10 +14,11 @@ use crate::stream::{Plan, Stack};
 use crate::tensor::{i32_le, int8s, words};
 use crate::Error;
 
-/// An int8 file's integer model, ready to run (see [`Model::int`]).
+/// An int8 file's integer model, ready to run (see [`crate::Model::int`]).
 #[derive(Clone, Copy, Debug)]
 pub struct IntNet<'m, 'a> {
-    model: &'m Model<'a>,
+    header: &'m Header<'a>,
+    weights: &'m Weights<'a>,
     /// `stage_sizes` of the model, computed once.
     stages: (usize, usize),
     /// Where a hierarchy's streaming state lies (`None`: nothing to stream).
@@ -48,16 +49,17 @@ impl IntSampler {
 }
 
 impl<'m, 'a> IntNet<'m, 'a> {
-    /// The net of `model`, whose file must hold this net's numbers (the callers check).
-    pub(crate) fn of(model: &'m Model<'a>) -> Self {
-        let h = model.parts().0;
-        Self { model, stages: stage_sizes(h), plan: Plan::of(h) }
+    /// The net of a model's header and weights, whose file must hold this net's numbers
+    /// (the callers check).
+    pub(crate) fn of(header: &'m Header<'a>, weights: &'m Weights<'a>) -> Self {
+        Self { header, weights, stages: stage_sizes(header), plan: Plan::of(header) }
     }
 
-    /// The integer model of `model`, or [`Error::WrongNumberFormat`] for an f32 file.
-    pub fn new(model: &'m Model<'a>) -> Result<Self, Error> {
-        match model.parts().0.quant {
-            Quant::Int8 => Ok(Self::of(model)),
+    /// The integer model of a decoded model's header and weights (see [`crate::Model::int`]),
+    /// or [`Error::WrongNumberFormat`] for an f32 file.
+    pub fn new(header: &'m Header<'a>, weights: &'m Weights<'a>) -> Result<Self, Error> {
+        match header.quant {
+            Quant::Int8 => Ok(Self::of(header, weights)),
             q => Err(Error::WrongNumberFormat { found: q.name(), expected: Quant::Int8.name() }),
         }
     }
@@ -66,7 +68,7 @@ impl<'m, 'a> IntNet<'m, 'a> {
     /// 0), in Q12 (`z / 4096` nats): `[vocab_size]` values in `scratch`.
     pub fn logits<'s>(&self, ctx: &[u8], scratch: &'s mut Scratch<'_>) -> Result<&'s [i32], Error> {
         scratch.check(self)?;
-        let h = self.model.parts().0;
+        let h = self.header;
         if ctx.len() != h.block_size {
             return Err(Error::ContextLength { expected: h.block_size, found: ctx.len() });
         }
@@ -80,7 +82,7 @@ impl<'m, 'a> IntNet<'m, 'a> {
     /// The forward pass proper. `work` holds, in words: `[ceil(even / 2)]` and
     /// `[ceil(odd / 2)]` of i16 activations (see `stage_sizes`), then `[vocab]` i32 logits.
     fn forward<'w>(&self, ctx: &[u8], work: &'w mut [u32]) -> &'w mut [i32] {
-        let (h, w) = self.model.parts();
+        let (h, w) = (self.header, self.weights);
         let (n_even, n_odd) = self.stages;
         let (even, rest) = split(work, n_even.div_ceil(2));
         let (odd, rest) = split(rest, n_odd.div_ceil(2));
@@ -122,7 +124,7 @@ impl IntNet<'_, '_> {
     /// The logits for the context `state` has seen: the last layer on the top ring's outputs
     /// (the full forward pass for a net that does not stream). `work` as for `forward`.
     fn stream_forward<'w>(&self, ctx: &[u8], state: &mut [u32], work: &'w mut [u32]) -> &'w mut [i32] {
-        let (h, w) = self.model.parts();
+        let (h, w) = (self.header, self.weights);
         let (Some(plan), Weights::Mlp { layers, .. }) = (&self.plan, w) else { return self.forward(ctx, work) };
         let (n_even, n_odd) = self.stages;
         let (even, rest) = split(work, n_even.div_ceil(2));
@@ -143,14 +145,14 @@ impl Stack for IntNet<'_, '_> {
     type V = i16;
 
     fn embed_one(&self, id: u8, out: &mut [i16]) {
-        let (h, w) = self.model.parts();
+        let (h, w) = (self.header, self.weights);
         if let Weights::Mlp { c, .. } = w {
             embed(out, c, h.n_embd, usize::from(id));
         }
     }
 
     fn hidden_one(&self, k: usize, x: &[i16], out: &mut [i16]) {
-        if let Weights::Mlp { layers, .. } = self.model.parts().1 {
+        if let Weights::Mlp { layers, .. } = self.weights {
             if let Some(layer) = layers.get(k) {
                 arch::linear::<Tanh>(x, int8s(layer.w), words(layer.b), words(layer.requant), out);
             }
@@ -245,17 +247,17 @@ impl Network for IntNet<'_, '_> {
     type Sampler = IntSampler;
 
     fn header(&self) -> &Header<'_> {
-        self.model.parts().0
+        self.header
     }
 
     fn work_words(&self) -> usize {
-        let h = self.model.parts().0;
+        let h = self.header;
         let (even, odd) = self.stages;
         even.div_ceil(2).saturating_add(odd.div_ceil(2)).saturating_add(h.vocab.len())
     }
 
     fn batch_work_words(&self, n: usize) -> usize {
-        BatchPlan::new(self.model.parts().0, n).words()
+        BatchPlan::new(self.header, n).words()
     }
 
     fn sampler(&self, cfg: &SampleConfig) -> Result<IntSampler, Error> {
@@ -278,7 +280,7 @@ impl Network for IntNet<'_, '_> {
     }
 
     fn model_key(&self) -> usize {
-        self.model.key()
+        weights_key(self.weights)
     }
 
     fn stream_words(&self) -> usize {
@@ -334,7 +336,7 @@ impl Network for IntNet<'_, '_> {
     }
 
     fn begin_batch(&self, work: &mut [u32]) {
-        let (h, w) = self.model.parts();
+        let (h, w) = (self.header, self.weights);
         let Weights::Mlp { c, layers } = w else { return };
         let Some(layer) = layers.first().filter(|_| layers.len() > 1) else { return };
         let plan = BatchPlan::new(h, 1);
@@ -370,7 +372,7 @@ impl Network for IntNet<'_, '_> {
     }
 
     fn forward_batch(&self, ctx: &[u8], n: usize, work: &mut [u32]) {
-        let (h, w) = self.model.parts();
+        let (h, w) = (self.header, self.weights);
         let plan = BatchPlan::new(h, n);
         let stride = plan.stride;
         let (table, rest) = split(work, plan.table.words());
@@ -475,7 +477,7 @@ impl Network for IntNet<'_, '_> {
     }
 
     fn sample_batch(&self, work: &mut [u32], n: usize, k: usize, s: &IntSampler, rng: &mut Pcg32) -> usize {
-        let plan = BatchPlan::new(self.model.parts().0, n);
+        let plan = BatchPlan::new(self.header, n);
         let (_, rest) = split(work, plan.table.words() + plan.even + plan.odd);
         let (logits, rest) = split(rest, plan.logits);
         let (row, _) = split(rest, plan.row);

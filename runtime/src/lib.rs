@@ -59,11 +59,14 @@ mod error;
 pub mod eval;
 pub mod float;
 pub mod format;
+pub mod generation;
 pub mod int;
 pub mod int_kernels;
 pub mod kernels;
 pub mod lanes;
+pub mod layout;
 pub mod model;
+pub mod network;
 #[cfg(feature = "alloc")]
 mod owned;
 pub mod quant;
@@ -89,12 +92,13 @@ pub use format::{
     decode, file_version, from_map, Header, LayerShape, LayerShapes, Linear, ModelKind, ModelMap, Quant, Weights,
     FORMAT_VERSION, MAGIC, MAX_LAYERS, OLDEST_VERSION,
 };
+pub use generation::{generate, next_distribution, Stop};
 pub use int::{IntNet, IntSampler};
 pub use model::{Model, ModelSampler, Network, Scratch, ScratchBuf};
 #[cfg(feature = "alloc")]
 pub use owned::{to_words, EncodeError, Encoded, FloatBody, FloatLinear, FloatModel};
 pub use rng::Pcg32;
-pub use sampler::{generate, name_capacity, next_distribution, top_k, SampleConfig, Stop, Temperature, MAX_LEN};
+pub use sampler::{name_capacity, top_k, SampleConfig, Temperature, MAX_LEN};
 pub use tensor::{Encoding, F32Le, I32Le, Layout, TensorView};
 pub use vocab::{Vocab, BOUNDARY, MAX_VOCAB};
 

@@ -3,7 +3,7 @@
 //! integer model, quantized here so that its fixed-point formats live in one crate).
 
 use crate::format::{encode, Header, LayerShape, LayerShapes, Linear, ModelKind, Quant, Weights, MAX_LAYERS};
-use crate::int_kernels::to_row_quads;
+use crate::layout::to_row_quads;
 use crate::quant::{
     multiplier, quantize_linear, quantize_row, QuantError, ACT_FRAC_BITS, BIGRAM_SHIFT, EMBED_SHIFT, PRE_FRAC_BITS,
     Q_MAX,

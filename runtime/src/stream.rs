@@ -14,7 +14,7 @@
 //! computed once when the scratch is made. The same kernels run on the same inputs as in the
 //! full forward pass, so the logits are the same bits (tests compare them at every step).
 //!
-//! A Bengio MLP (the first layer merges the whole context) has nothing to reuse: [`Plan::of`]
+//! A Bengio MLP (the first layer merges the whole context) has nothing to reuse: `Plan::of`
 //! is `None` and generation runs the full forward pass.
 
 use crate::format::{Header, MAX_LAYERS};

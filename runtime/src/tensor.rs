@@ -5,7 +5,7 @@
 //! values are the file's bytes seen as `i8`. A decoded model keeps each tensor as its byte
 //! slice; the shapes come from the header.
 
-use crate::int_kernels::layout_index;
+use crate::layout::layout_index;
 
 /// One f32 as stored: four little-endian bytes, alignment 1.
 pub type F32Le = [u8; 4];

@@ -102,11 +102,11 @@ fn named_errors_for_each_kind_of_damage() {
     let err = |b: &[u8]| Model::from_bytes(b).unwrap_err();
     assert_eq!(err(&[]), DecodeError::TooShort { len: 0 });
     assert_eq!(err(b"MKM"), DecodeError::TooShort { len: 3 });
-    assert_eq!(err(b"\x89PNG\r\n\x1a\n"), DecodeError::BadMagic { found: *b"\x89PNG" });
+    assert_eq!(err(b"\x89PNG\r\n\x1a\n"), DecodeError::BadMagic { found: *b"\x89PNG", expected: MAGIC });
     // Files of format version 2 (before the integer model) are refused by name.
     let mut v2 = good.clone();
     v2[4] = 2;
-    assert_eq!(err(&v2), DecodeError::UnsupportedVersion { found: 2, supported: FORMAT_VERSION });
+    assert_eq!(err(&v2), DecodeError::UnsupportedVersion { found: 2, oldest: 3, newest: FORMAT_VERSION });
     assert!(err(&v2).to_string().contains("re-export"), "{}", err(&v2));
     let mut flipped = good.clone();
     flipped[100] ^= 0x10;
