@@ -39,7 +39,7 @@ mod tests {
     fn golden_names_match_the_host() {
         for &(file, seed, t_milli, top_k, names) in GOLDEN {
             let m = model(FIXTURES[file]);
-            let mut buf = ScratchBuf::<112>::new();
+            let mut buf = ScratchBuf::<128>::new();
             let mut s = buf.scratch(&m).unwrap();
             let cfg = SampleConfig { temperature: Temperature::from_milli(t_milli), top_k, max_len: MAX_LEN };
             let mut out = heapless::String::<{ 2 * MAX_LEN }>::new();
@@ -64,7 +64,7 @@ mod tests {
                 Err(e) => defmt::panic!("{}", e),
             };
             let net = m.int().unwrap();
-            let mut buf = ScratchBuf::<112>::new();
+            let mut buf = ScratchBuf::<128>::new();
             let mut s = buf.scratch(&net).unwrap();
             let cfg = SampleConfig { temperature: Temperature::from_milli(t_milli), top_k, max_len: MAX_LEN };
             let mut out = heapless::String::<{ 2 * MAX_LEN }>::new();
@@ -89,7 +89,7 @@ mod tests {
                 Err(e) => defmt::panic!("{}", e),
             };
             let net = m.int().unwrap();
-            let (mut state, mut work) = ([0u32; 40], [0u32; 64]);
+            let (mut state, mut work) = ([0u32; 48], [0u32; 64]);
             let (state, work) = (&mut state[..net.stream_words()], &mut work[..net.work_words()]);
             net.stream_init(state, work);
             net.stream_begin(state);
@@ -111,7 +111,7 @@ mod tests {
     fn nll_matches_the_host_to_the_last_bit() {
         for (file, &(sum_bits, count)) in NLL.iter().enumerate() {
             let m = model(FIXTURES[file]);
-            let mut buf = ScratchBuf::<112>::new();
+            let mut buf = ScratchBuf::<128>::new();
             let mut s = buf.scratch(&m).unwrap();
             let got = nll(&m, &mut s, WORDS.iter().copied()).unwrap();
             defmt::assert_eq!(got.count, count);

@@ -7,7 +7,7 @@ use crate::kernels;
 use crate::network::{stage_sizes, weights_key, Network, Scratch};
 use crate::rng::Pcg32;
 use crate::sampler::{one_hot, top_k, SampleConfig};
-use crate::stream::{Plan, Stack};
+use crate::stream::{self, Stack};
 use crate::tensor::{f32_le, words};
 use crate::Error;
 
@@ -18,8 +18,6 @@ pub struct FloatNet<'m, 'a> {
     weights: &'m Weights<'a>,
     /// `stage_sizes` of the model, computed once.
     stages: (usize, usize),
-    /// Where a hierarchy's streaming state lies (`None`: nothing to stream).
-    plan: Option<Plan>,
 }
 
 /// The float path's sampling settings.
@@ -44,7 +42,7 @@ impl<'m, 'a> FloatNet<'m, 'a> {
     /// The net of a model's header and weights, whose file must hold this net's numbers
     /// (the callers check).
     pub(crate) fn of(header: &'m Header<'a>, weights: &'m Weights<'a>) -> Self {
-        Self { header, weights, stages: stage_sizes(header), plan: Plan::of(header) }
+        Self { header, weights, stages: stage_sizes(header) }
     }
 
     pub(crate) fn new(header: &'m Header<'a>, weights: &'m Weights<'a>) -> Result<Self, Error> {
@@ -111,15 +109,16 @@ impl<'m, 'a> FloatNet<'m, 'a> {
 impl FloatNet<'_, '_> {
     /// The logits for the context `state` has seen: the last layer on the top ring's outputs
     /// (the full forward pass for a net that does not stream). `work` as for `forward`.
+    #[inline(never)] // as the stream's functions: locals in a frame of their own
     fn stream_forward<'w>(&self, ctx: &[u8], state: &mut [u32], work: &'w mut [u32]) -> &'w mut [f32] {
         let (h, w) = (self.header, self.weights);
-        let (Some(plan), Weights::Mlp { layers, .. }) = (&self.plan, w) else { return self.forward(ctx, work) };
+        let (Weights::Mlp { layers, .. }, true) = (w, stream::is_set(state)) else { return self.forward(ctx, work) };
         let (n_even, n_odd) = self.stages;
         let work: &mut [f32] = bytemuck::cast_slice_mut(work);
         let (x, rest) = split(work, n_even);
         let (_, rest) = split(rest, n_odd);
         let (logits, _) = split(rest, h.vocab.len());
-        let n = plan.top_input(state, x);
+        let n = stream::top_input(state, x);
         if let Some(layer) = layers.last() {
             linear(logits, x.get(..n).unwrap_or(&[]), h, layers.len() - 1, layer);
         }
@@ -269,25 +268,19 @@ impl Network for FloatNet<'_, '_> {
     }
 
     fn stream_words(&self) -> usize {
-        self.plan.map_or(0, |p| p.words::<f32>())
+        stream::words::<f32>(self.header)
     }
 
     fn stream_init(&self, state: &mut [u32], work: &mut [u32]) {
-        if let Some(plan) = &self.plan {
-            plan.init(self, state, bytemuck::cast_slice_mut(work));
-        }
+        stream::init(self.header, self, state, bytemuck::cast_slice_mut(work));
     }
 
     fn stream_begin(&self, state: &mut [u32]) {
-        if let Some(plan) = &self.plan {
-            plan.begin::<f32>(state);
-        }
+        stream::begin::<f32>(state);
     }
 
     fn stream_push(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32]) {
-        if let Some(plan) = &self.plan {
-            plan.push(self, ctx, state, bytemuck::cast_slice_mut(work));
-        }
+        stream::push(self, ctx, state, bytemuck::cast_slice_mut(work));
     }
 
     fn stream_logits(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], logits: &mut [u32]) {

@@ -10,7 +10,7 @@ use crate::network::{stage_sizes, weights_key, Network, Scratch};
 use crate::quant::{requant, sample_weights, Softmax, BIGRAM_SHIFT, EMBED_SHIFT};
 use crate::rng::Pcg32;
 use crate::sampler::{one_hot, top_k, SampleConfig};
-use crate::stream::{Plan, Stack};
+use crate::stream::{self, Stack};
 use crate::tensor::{i32_le, int8s, words};
 use crate::Error;
 
@@ -21,8 +21,6 @@ pub struct IntNet<'m, 'a> {
     weights: &'m Weights<'a>,
     /// `stage_sizes` of the model, computed once.
     stages: (usize, usize),
-    /// Where a hierarchy's streaming state lies (`None`: nothing to stream).
-    plan: Option<Plan>,
 }
 
 /// The integer path's sampling settings.
@@ -52,7 +50,7 @@ impl<'m, 'a> IntNet<'m, 'a> {
     /// The net of a model's header and weights, whose file must hold this net's numbers
     /// (the callers check).
     pub(crate) fn of(header: &'m Header<'a>, weights: &'m Weights<'a>) -> Self {
-        Self { header, weights, stages: stage_sizes(header), plan: Plan::of(header) }
+        Self { header, weights, stages: stage_sizes(header) }
     }
 
     /// The integer model of a decoded model's header and weights (see [`crate::Model::int`]),
@@ -123,15 +121,16 @@ impl<'m, 'a> IntNet<'m, 'a> {
 impl IntNet<'_, '_> {
     /// The logits for the context `state` has seen: the last layer on the top ring's outputs
     /// (the full forward pass for a net that does not stream). `work` as for `forward`.
+    #[inline(never)] // as the stream's functions: locals in a frame of their own
     fn stream_forward<'w>(&self, ctx: &[u8], state: &mut [u32], work: &'w mut [u32]) -> &'w mut [i32] {
         let (h, w) = (self.header, self.weights);
-        let (Some(plan), Weights::Mlp { layers, .. }) = (&self.plan, w) else { return self.forward(ctx, work) };
+        let (Weights::Mlp { layers, .. }, true) = (w, stream::is_set(state)) else { return self.forward(ctx, work) };
         let (n_even, n_odd) = self.stages;
         let (even, rest) = split(work, n_even.div_ceil(2));
         let (_, rest) = split(rest, n_odd.div_ceil(2));
         let (logits, _) = split(rest, h.vocab.len());
         let x: &mut [i16] = bytemuck::cast_slice_mut(even);
-        let n = plan.top_input(state, x);
+        let n = stream::top_input(state, x);
         let logits: &mut [i32] = bytemuck::cast_slice_mut(logits);
         if let Some(layer) = layers.last() {
             logits_layer(logits, x.get(..n).unwrap_or(&[]), h, layers.len() - 1, layer);
@@ -284,25 +283,19 @@ impl Network for IntNet<'_, '_> {
     }
 
     fn stream_words(&self) -> usize {
-        self.plan.map_or(0, |p| p.words::<i16>())
+        stream::words::<i16>(self.header)
     }
 
     fn stream_init(&self, state: &mut [u32], work: &mut [u32]) {
-        if let Some(plan) = &self.plan {
-            plan.init(self, state, bytemuck::cast_slice_mut(work));
-        }
+        stream::init(self.header, self, state, bytemuck::cast_slice_mut(work));
     }
 
     fn stream_begin(&self, state: &mut [u32]) {
-        if let Some(plan) = &self.plan {
-            plan.begin::<i16>(state);
-        }
+        stream::begin::<i16>(state);
     }
 
     fn stream_push(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32]) {
-        if let Some(plan) = &self.plan {
-            plan.push(self, ctx, state, bytemuck::cast_slice_mut(work));
-        }
+        stream::push(self, ctx, state, bytemuck::cast_slice_mut(work));
     }
 
     fn stream_logits(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], logits: &mut [u32]) {

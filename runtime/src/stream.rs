@@ -14,10 +14,10 @@
 //! computed once when the scratch is made. The same kernels run on the same inputs as in the
 //! full forward pass, so the logits are the same bits (tests compare them at every step).
 //!
-//! A Bengio MLP (the first layer merges the whole context) has nothing to reuse: `Plan::of`
-//! is `None` and generation runs the full forward pass.
+//! A Bengio MLP (the first layer merges the whole context) has nothing to reuse: it has no
+//! streaming state and generation runs the full forward pass.
 
-use crate::format::{Header, MAX_LAYERS};
+use crate::format::Header;
 
 /// One hidden layer's ring of outputs.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -36,23 +36,12 @@ struct Ring {
     dilation: usize,
 }
 
-/// Where a hierarchy's streaming state lies in a name's state words: one word counting the
-/// symbols seen, then the padding states and the rings, in values of the net's activations
-/// (f32 or i16).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Plan {
-    /// One ring per hidden layer (all layers but the last).
-    rings: [Ring; MAX_LAYERS],
-    n: usize,
-    /// Values in all: padding states and rings.
-    values: usize,
-    /// `n_merge` of the first layer and the context length: its inputs are the newest
-    /// `merge0` symbols of the context.
-    merge0: usize,
-    block_size: usize,
-    /// `n_embd`: values per embedded symbol.
-    n_embd: usize,
-}
+/// Words of a name's state before its rings' geometry: the symbols seen, then `n | merge0
+/// << 16`, `block_size | n_embd << 16` and the number of values.
+const HEAD: usize = 4;
+/// Words per ring's geometry: `pad | offset << 16`, `slots | width << 16`, `merge | dilation
+/// << 16`.
+const RING: usize = 3;
 
 /// What the driver needs from a net: one embedding row and one position of a hidden layer.
 pub(crate) trait Stack {
@@ -64,118 +53,174 @@ pub(crate) trait Stack {
     fn hidden_one(&self, k: usize, x: &[Self::V], out: &mut [Self::V]);
 }
 
-impl Plan {
-    /// The plan for `h`, or `None` when streaming would reuse nothing (a bigram, or a first
-    /// layer that merges the whole context: one output position per layer).
-    pub(crate) fn of(h: &Header) -> Option<Self> {
-        let layers = h.layers.as_slice();
-        if layers.len() < 2 || h.stage(1).0 <= 1 {
+/// Walks `h`'s rings in order (a hierarchy's streaming geometry), giving each one's to
+/// `ring`; returns how many rings and values there are, or `None` when streaming would reuse
+/// nothing (a bigram, or a first layer that merges the whole context: one output position per
+/// layer) or a number does not fit the state's 16-bit fields. Computed on the way, without a
+/// table of rings: the firmware's stack has room for little.
+fn geometry(h: &Header, mut ring: impl FnMut(usize, Ring)) -> Option<(usize, usize)> {
+    let layers = h.layers.as_slice();
+    let first = layers.first()?;
+    if layers.len() < 2 || h.stage(1).0 <= 1 {
+        return None;
+    }
+    let n = layers.len() - 1;
+    let fits = |v: usize| v <= usize::from(u16::MAX);
+    if !(fits(first.n_merge) && fits(h.block_size) && fits(h.n_embd)) {
+        return None;
+    }
+    let mut pad = 0usize;
+    let mut offset = layers.iter().take(n).try_fold(0usize, |sum, l| sum.checked_add(l.n_out))?;
+    let mut dilation = 1usize;
+    for (k, (here, next)) in layers.iter().zip(layers.iter().skip(1)).enumerate() {
+        dilation = dilation.checked_mul(here.n_merge)?;
+        let slots = next.n_merge.checked_sub(1)?.checked_mul(dilation)?.checked_add(1)?;
+        let r = Ring { pad, offset, slots, width: here.n_out, merge: next.n_merge, dilation };
+        if ![r.pad, r.offset, r.slots, r.width, r.merge, r.dilation].into_iter().all(fits) {
             return None;
         }
-        let n = layers.len() - 1;
-        let mut rings = [Ring::default(); MAX_LAYERS];
-        let mut dilation = 1usize;
-        let mut pads = 0usize;
-        for (k, ring) in rings.iter_mut().enumerate().take(n) {
-            let (here, next) = (layers.get(k)?, layers.get(k + 1)?);
-            dilation = dilation.checked_mul(here.n_merge)?;
-            let slots = next.n_merge.checked_sub(1)?.checked_mul(dilation)?.checked_add(1)?;
-            *ring = Ring { pad: pads, offset: 0, slots, width: here.n_out, merge: next.n_merge, dilation };
-            pads = pads.checked_add(here.n_out)?;
+        ring(k, r);
+        pad = pad.checked_add(here.n_out)?;
+        offset = offset.checked_add(slots.checked_mul(here.n_out)?)?;
+    }
+    Some((n, offset))
+}
+
+/// Words of streaming state for `h` with activations of type `V` (the geometry, then the
+/// values); 0 when it does not stream.
+#[inline(never)] // its locals in a frame of their own, not in every caller's
+pub(crate) fn words<V>(h: &Header) -> usize {
+    geometry(h, |_, _| {}).map_or(0, |(n, values)| {
+        values.saturating_mul(core::mem::size_of::<V>()).div_ceil(4).saturating_add(HEAD + RING * n)
+    })
+}
+
+/// Writes `h`'s geometry into `state` (`[words]`) and computes the padding states: layer 0 on
+/// `merge0` boundary embeddings, each layer above on copies of the padding state below. `x`
+/// is working memory of at least the widest layer input. Nothing for a net that does not
+/// stream.
+#[inline(never)]
+pub(crate) fn init<S: Stack>(h: &Header, net: &S, state: &mut [u32], x: &mut [S::V]) {
+    let pair = |lo: usize, hi: usize| (lo as u32) | ((hi as u32) << 16);
+    let merge0 = h.layers.as_slice().first().map_or(0, |l| l.n_merge);
+    let (head, rings) = match state.split_first_chunk_mut::<HEAD>() {
+        Some((head, rings)) => (head, rings),
+        None => return,
+    };
+    let Some((n, values)) = geometry(h, |k, r| {
+        let words = [pair(r.pad, r.offset), pair(r.slots, r.width), pair(r.merge, r.dilation)];
+        for (word, v) in rings.iter_mut().skip(RING * k).zip(words) {
+            *word = v;
         }
-        let mut offset = pads;
-        for ring in rings.iter_mut().take(n) {
-            ring.offset = offset;
-            offset = offset.checked_add(ring.slots.checked_mul(ring.width)?)?;
-        }
-        let merge0 = layers.first()?.n_merge;
-        Some(Self { rings, n, values: offset, merge0, block_size: h.block_size, n_embd: h.n_embd })
-    }
-
-    /// Words of state for activations of type `V`: the symbol count, then the values.
-    pub(crate) fn words<V>(&self) -> usize {
-        self.values.saturating_mul(core::mem::size_of::<V>()).div_ceil(4).saturating_add(1)
-    }
-
-    fn rings(&self) -> &[Ring] {
-        self.rings.get(..self.n).unwrap_or(&[])
-    }
-
-    /// The symbol count and the values of `state` (`[words::<V>()]`).
-    fn split<'s, V: bytemuck::Pod>(&self, state: &'s mut [u32]) -> Option<(&'s mut u32, &'s mut [V])> {
-        let (count, rest) = state.split_first_mut()?;
-        let values: &mut [V] = bytemuck::try_cast_slice_mut(rest.get_mut(..self.words::<V>() - 1)?).ok()?;
-        Some((count, values))
-    }
-
-    /// Computes the padding states into `state`: layer 0 on `merge0` boundary embeddings,
-    /// each layer above on copies of the padding state below. `x` is working memory of at
-    /// least the widest layer input.
-    pub(crate) fn init<S: Stack>(&self, net: &S, state: &mut [u32], x: &mut [S::V]) {
-        let Some((_, values)) = self.split::<S::V>(state) else { return };
-        for (k, ring) in self.rings().iter().enumerate() {
-            let (below, here) = values.split_at_mut(ring.pad);
-            let Some(out) = here.get_mut(..ring.width) else { return };
-            let merge = if k == 0 { self.merge0 } else { self.rings.get(k - 1).map_or(0, |r| r.merge) };
-            let width = if k == 0 { self.n_embd } else { self.rings.get(k - 1).map_or(0, |r| r.width) };
-            for slot in x.chunks_exact_mut(width.max(1)).take(merge) {
-                if k == 0 {
-                    net.embed_one(0, slot);
-                } else {
-                    let pad = self.rings.get(k - 1).map_or(0, |r| r.pad);
-                    copy(slot, below.get(pad..pad + width).unwrap_or(&[]));
-                }
-            }
-            net.hidden_one(k, x.get(..merge * width).unwrap_or(&[]), out);
-        }
-    }
-
-    /// Starts a name: no symbol seen, every slot of every ring its layer's padding state.
-    pub(crate) fn begin<V: bytemuck::Pod>(&self, state: &mut [u32]) {
-        let Some((count, values)) = self.split::<V>(state) else { return };
-        *count = 0;
-        for ring in self.rings() {
-            let (pads, slots) = values.split_at_mut(ring.offset);
-            let Some(pad) = pads.get(ring.pad..ring.pad + ring.width) else { return };
-            for slot in slots.chunks_exact_mut(ring.width.max(1)).take(ring.slots) {
-                copy(slot, pad);
+    }) else {
+        return;
+    };
+    *head = [0, pair(n, merge0), pair(h.block_size, h.n_embd), values as u32];
+    let Some((view, _, values)) = View::of::<S::V>(state) else { return };
+    for k in 0..view.n {
+        let (ring, lower) = (view.ring(k), k.checked_sub(1).map(|j| view.ring(j)));
+        let (below, here) = values.split_at_mut(ring.pad);
+        let Some(out) = here.get_mut(..ring.width) else { return };
+        let (merge, width) = lower.map_or((view.merge0, view.n_embd), |r| (r.merge, r.width));
+        for slot in x.chunks_exact_mut(width.max(1)).take(merge) {
+            match lower {
+                None => net.embed_one(0, slot),
+                Some(r) => copy(slot, below.get(r.pad..r.pad + width).unwrap_or(&[])),
             }
         }
+        net.hidden_one(k, x.get(..merge * width).unwrap_or(&[]), out);
+    }
+}
+
+/// The geometry [`init`] wrote into a name's state, read in place.
+struct View<'s> {
+    /// `RING` words per ring.
+    rings: &'s [u32],
+    n: usize,
+    merge0: usize,
+    block_size: usize,
+    n_embd: usize,
+}
+
+impl<'s> View<'s> {
+    /// The geometry, the symbol count and the values of `state`; `None` if `state` is shorter
+    /// than its geometry says.
+    fn of<V: bytemuck::Pod>(state: &'s mut [u32]) -> Option<(Self, &'s mut u32, &'s mut [V])> {
+        let (head, rest) = state.split_first_chunk_mut::<HEAD>()?;
+        let [count, shape, sizes, values] = head;
+        let lo = |w: u32| (w & 0xffff) as usize;
+        let hi = |w: u32| (w >> 16) as usize;
+        let n = lo(*shape);
+        let (rings, rest) = rest.split_at_mut_checked(RING * n)?;
+        let bytes = (*values as usize).saturating_mul(core::mem::size_of::<V>());
+        let values: &mut [V] = bytemuck::try_cast_slice_mut(rest.get_mut(..bytes.div_ceil(4))?).ok()?;
+        let view = Self { rings, n, merge0: hi(*shape), block_size: lo(*sizes), n_embd: hi(*sizes) };
+        Some((view, count, values))
     }
 
-    /// The context has grown by its newest symbol (`ctx`'s last): each hidden layer's output
-    /// ending there, into its ring. `x` as for [`Plan::init`].
-    pub(crate) fn push<S: Stack>(&self, net: &S, ctx: &[u8], state: &mut [u32], x: &mut [S::V]) {
-        let Some((count, values)) = self.split::<S::V>(state) else { return };
-        *count = count.wrapping_add(1);
-        let t = *count as usize;
-        let newest = ctx.get(self.block_size.saturating_sub(self.merge0)..).unwrap_or(&[]);
-        for (k, ring) in self.rings().iter().enumerate() {
-            let (below, here) = values.split_at_mut(ring.offset);
-            let n_in = if k == 0 {
-                for (slot, &id) in x.chunks_exact_mut(self.n_embd.max(1)).zip(newest) {
+    /// Ring `k`'s geometry.
+    fn ring(&self, k: usize) -> Ring {
+        let w = |i: usize| self.rings.get(RING * k + i).copied().unwrap_or(0);
+        let (lo, hi) = (|v: u32| (v & 0xffff) as usize, |v: u32| (v >> 16) as usize);
+        Ring { pad: lo(w(0)), offset: hi(w(0)), slots: lo(w(1)), width: hi(w(1)), merge: lo(w(2)), dilation: hi(w(2)) }
+    }
+}
+
+/// Whether `state` holds a geometry [`init`] wrote (at least one ring).
+pub(crate) fn is_set(state: &[u32]) -> bool {
+    state.get(1).is_some_and(|shape| shape & 0xffff > 0)
+}
+
+/// Starts a name in `state` (written by [`init`]): no symbol seen, every slot of every
+/// ring its layer's padding state.
+#[inline(never)] // its locals in a frame of their own, not in every caller's
+pub(crate) fn begin<V: bytemuck::Pod>(state: &mut [u32]) {
+    let Some((view, count, values)) = View::of::<V>(state) else { return };
+    *count = 0;
+    for k in 0..view.n {
+        let ring = view.ring(k);
+        let (pads, slots) = values.split_at_mut(ring.offset);
+        let Some(pad) = pads.get(ring.pad..ring.pad + ring.width) else { return };
+        for slot in slots.chunks_exact_mut(ring.width.max(1)).take(ring.slots) {
+            copy(slot, pad);
+        }
+    }
+}
+
+/// The context has grown by its newest symbol (`ctx`'s last): each hidden layer's output
+/// ending there, into its ring. `x` as for [`init`].
+#[inline(never)] // its locals in a frame of their own, not in every caller's
+pub(crate) fn push<S: Stack>(net: &S, ctx: &[u8], state: &mut [u32], x: &mut [S::V]) {
+    let Some((view, count, values)) = View::of::<S::V>(state) else { return };
+    *count = count.wrapping_add(1);
+    let t = *count as usize;
+    let newest = ctx.get(view.block_size.saturating_sub(view.merge0)..).unwrap_or(&[]);
+    for k in 0..view.n {
+        let ring = view.ring(k);
+        let (below, here) = values.split_at_mut(ring.offset);
+        let n_in = match k.checked_sub(1) {
+            None => {
+                for (slot, &id) in x.chunks_exact_mut(view.n_embd.max(1)).zip(newest) {
                     net.embed_one(id, slot);
                 }
-                self.merge0 * self.n_embd
-            } else {
-                let Some(lower) = self.rings.get(k - 1) else { return };
-                gather(lower, below, t, x)
-            };
-            let at = t % ring.slots.max(1) * ring.width;
-            let Some(out) = here.get_mut(at..at + ring.width) else { return };
-            net.hidden_one(k, x.get(..n_in).unwrap_or(&[]), out);
-        }
+                view.merge0 * view.n_embd
+            }
+            Some(j) => gather(&view.ring(j), below, t, x),
+        };
+        let at = t % ring.slots.max(1) * ring.width;
+        let Some(out) = here.get_mut(at..at + ring.width) else { return };
+        net.hidden_one(k, x.get(..n_in).unwrap_or(&[]), out);
     }
+}
 
-    /// The last layer's input for the newest symbol, gathered from the top ring into `x`;
-    /// returns its length.
-    pub(crate) fn top_input<V: bytemuck::Pod>(&self, state: &mut [u32], x: &mut [V]) -> usize {
-        let Some((count, values)) = self.split::<V>(state) else { return 0 };
-        let t = *count as usize;
-        match self.rings().last() {
-            Some(top) => gather(top, values, t, x),
-            None => 0,
-        }
+/// The last layer's input for the newest symbol, gathered from the top ring into `x`;
+/// returns its length.
+#[inline(never)] // its locals in a frame of their own, not in every caller's
+pub(crate) fn top_input<V: bytemuck::Pod>(state: &mut [u32], x: &mut [V]) -> usize {
+    let Some((view, count, values)) = View::of::<V>(state) else { return 0 };
+    match view.n.checked_sub(1) {
+        Some(top) => gather(&view.ring(top), values, *count as usize, x),
+        None => 0,
     }
 }
 
