@@ -147,6 +147,12 @@ fn module(model: &Model, map: &ModelMap, len: usize, path: &Path) -> String {
         Quant::Int8 => ("IntNet", "int"),
         _ => ("FloatNet", "float"),
     };
+    // A model with nothing to stream (a Bengio MLP) gets the net without the streaming code.
+    let (net_args, convert) = if model.stream_words() == 0 {
+        ("'m, 'a, false", std::format!(".map(makemore_runtime::{net}::without_streaming)"))
+    } else {
+        ("'m, 'a", String::new())
+    };
     let mut src = String::new();
     let _ = write!(
         src,
@@ -166,12 +172,12 @@ fn module(model: &Model, map: &ModelMap, len: usize, path: &Path) -> String {
          /// Bytes of a name of `MAX_LEN` of the vocabulary's widest symbols.\n\
          pub const NAME_BYTES: usize = {name};\n\
          /// The net this model file holds.\n\
-         pub type Net<'m, 'a> = makemore_runtime::{net}<'m, 'a>;\n\
+         pub type Net<'m, 'a> = makemore_runtime::{net}<{net_args}>;\n\
          /// Whether it is an integer model.\n\
          pub const INTEGER: bool = {integer};\n\
          /// The typed net of the embedded model.\n\
          pub fn net<'m, 'a>(model: &'m makemore_runtime::Model<'a>) -> Result<Net<'m, 'a>, makemore_runtime::Error> {{\n\
-         \x20   model.{method}()\n\
+         \x20   model.{method}(){convert}\n\
          }}\n\
          /// Its parameters (weights and biases).\n\
          pub const N_PARAMS: usize = {params};\n\

@@ -13,7 +13,7 @@ use crate::Error;
 
 /// An f32 model, ready to run (see [`crate::Model::float`]).
 #[derive(Clone, Copy, Debug)]
-pub struct FloatNet<'m, 'a> {
+pub struct FloatNet<'m, 'a, const STREAM: bool = true> {
     header: &'m Header<'a>,
     weights: &'m Weights<'a>,
     /// `stage_sizes` of the model, computed once.
@@ -38,11 +38,19 @@ impl FloatSampler {
     }
 }
 
-impl<'m, 'a> FloatNet<'m, 'a> {
+impl<'m, 'a, const STREAM: bool> FloatNet<'m, 'a, STREAM> {
     /// The net of a model's header and weights, whose file must hold this net's numbers
     /// (the callers check).
     pub(crate) fn of(header: &'m Header<'a>, weights: &'m Weights<'a>) -> Self {
         Self { header, weights, stages: stage_sizes(header) }
+    }
+
+    /// The same net without streaming generation ([`crate::stream`]): [`Network::stream_words`]
+    /// is 0 whatever the model, so `generate` runs the full forward pass at every step and the
+    /// streaming code is not linked. For a firmware whose model has nothing to stream (a
+    /// Bengio MLP): `embed_model`'s `model::net` returns this one then (2.5 KB less flash).
+    pub fn without_streaming(self) -> FloatNet<'m, 'a, false> {
+        FloatNet { header: self.header, weights: self.weights, stages: self.stages }
     }
 
     pub(crate) fn new(header: &'m Header<'a>, weights: &'m Weights<'a>) -> Result<Self, Error> {
@@ -106,13 +114,15 @@ impl<'m, 'a> FloatNet<'m, 'a> {
     }
 }
 
-impl FloatNet<'_, '_> {
+impl<const STREAM: bool> FloatNet<'_, '_, STREAM> {
     /// The logits for the context `state` has seen: the last layer on the top ring's outputs
     /// (the full forward pass for a net that does not stream). `work` as for `forward`.
     #[inline(never)] // as the stream's functions: locals in a frame of their own
     fn stream_forward<'w>(&self, ctx: &[u8], state: &mut [u32], work: &'w mut [u32]) -> &'w mut [f32] {
         let (h, w) = (self.header, self.weights);
-        let (Weights::Mlp { layers, .. }, true) = (w, stream::is_set(state)) else { return self.forward(ctx, work) };
+        let (Weights::Mlp { layers, .. }, true) = (w, STREAM && stream::is_set(state)) else {
+            return self.forward(ctx, work);
+        };
         let (n_even, n_odd) = self.stages;
         let work: &mut [f32] = bytemuck::cast_slice_mut(work);
         let (x, rest) = split(work, n_even);
@@ -127,7 +137,7 @@ impl FloatNet<'_, '_> {
 }
 
 /// One embedding row and one position of a hidden layer, for [`Plan`]'s streaming.
-impl Stack for FloatNet<'_, '_> {
+impl<const STREAM: bool> Stack for FloatNet<'_, '_, STREAM> {
     type V = f32;
 
     fn embed_one(&self, id: u8, out: &mut [f32]) {
@@ -226,7 +236,7 @@ pub fn sample_mult(probs: &[f32], coin: f32) -> usize {
     last_nonzero
 }
 
-impl Network for FloatNet<'_, '_> {
+impl<const STREAM: bool> Network for FloatNet<'_, '_, STREAM> {
     type Sampler = FloatSampler;
 
     fn header(&self) -> &Header<'_> {
@@ -268,19 +278,29 @@ impl Network for FloatNet<'_, '_> {
     }
 
     fn stream_words(&self) -> usize {
-        stream::words::<f32>(self.header)
+        if STREAM {
+            stream::words::<f32>(self.header)
+        } else {
+            0
+        }
     }
 
     fn stream_init(&self, state: &mut [u32], work: &mut [u32]) {
-        stream::init(self.header, self, state, bytemuck::cast_slice_mut(work));
+        if STREAM {
+            stream::init(self.header, self, state, bytemuck::cast_slice_mut(work));
+        }
     }
 
     fn stream_begin(&self, state: &mut [u32]) {
-        stream::begin::<f32>(state);
+        if STREAM {
+            stream::begin::<f32>(state);
+        }
     }
 
     fn stream_push(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32]) {
-        stream::push(self, ctx, state, bytemuck::cast_slice_mut(work));
+        if STREAM {
+            stream::push(self, ctx, state, bytemuck::cast_slice_mut(work));
+        }
     }
 
     fn stream_logits(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], logits: &mut [u32]) {

@@ -16,7 +16,7 @@ use crate::Error;
 
 /// An int8 file's integer model, ready to run (see [`crate::Model::int`]).
 #[derive(Clone, Copy, Debug)]
-pub struct IntNet<'m, 'a> {
+pub struct IntNet<'m, 'a, const STREAM: bool = true> {
     header: &'m Header<'a>,
     weights: &'m Weights<'a>,
     /// `stage_sizes` of the model, computed once.
@@ -46,11 +46,19 @@ impl IntSampler {
     }
 }
 
-impl<'m, 'a> IntNet<'m, 'a> {
+impl<'m, 'a, const STREAM: bool> IntNet<'m, 'a, STREAM> {
     /// The net of a model's header and weights, whose file must hold this net's numbers
     /// (the callers check).
     pub(crate) fn of(header: &'m Header<'a>, weights: &'m Weights<'a>) -> Self {
         Self { header, weights, stages: stage_sizes(header) }
+    }
+
+    /// The same net without streaming generation ([`crate::stream`]): [`Network::stream_words`]
+    /// is 0 whatever the model, so `generate` runs the full forward pass at every step and the
+    /// streaming code is not linked. For a firmware whose model has nothing to stream (a
+    /// Bengio MLP): `embed_model`'s `model::net` returns this one then (2.5 KB less flash).
+    pub fn without_streaming(self) -> IntNet<'m, 'a, false> {
+        IntNet { header: self.header, weights: self.weights, stages: self.stages }
     }
 
     /// The integer model of a decoded model's header and weights (see [`crate::Model::int`]),
@@ -118,13 +126,15 @@ impl<'m, 'a> IntNet<'m, 'a> {
     }
 }
 
-impl IntNet<'_, '_> {
+impl<const STREAM: bool> IntNet<'_, '_, STREAM> {
     /// The logits for the context `state` has seen: the last layer on the top ring's outputs
     /// (the full forward pass for a net that does not stream). `work` as for `forward`.
     #[inline(never)] // as the stream's functions: locals in a frame of their own
     fn stream_forward<'w>(&self, ctx: &[u8], state: &mut [u32], work: &'w mut [u32]) -> &'w mut [i32] {
         let (h, w) = (self.header, self.weights);
-        let (Weights::Mlp { layers, .. }, true) = (w, stream::is_set(state)) else { return self.forward(ctx, work) };
+        let (Weights::Mlp { layers, .. }, true) = (w, STREAM && stream::is_set(state)) else {
+            return self.forward(ctx, work);
+        };
         let (n_even, n_odd) = self.stages;
         let (even, rest) = split(work, n_even.div_ceil(2));
         let (_, rest) = split(rest, n_odd.div_ceil(2));
@@ -140,7 +150,7 @@ impl IntNet<'_, '_> {
 }
 
 /// One embedding row and one position of a hidden layer, for [`Plan`]'s streaming.
-impl Stack for IntNet<'_, '_> {
+impl<const STREAM: bool> Stack for IntNet<'_, '_, STREAM> {
     type V = i16;
 
     fn embed_one(&self, id: u8, out: &mut [i16]) {
@@ -242,7 +252,7 @@ fn distribution(logits: &mut [i32], s: &IntSampler, probs: &mut [f64]) {
     }
 }
 
-impl Network for IntNet<'_, '_> {
+impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
     type Sampler = IntSampler;
 
     fn header(&self) -> &Header<'_> {
@@ -283,19 +293,29 @@ impl Network for IntNet<'_, '_> {
     }
 
     fn stream_words(&self) -> usize {
-        stream::words::<i16>(self.header)
+        if STREAM {
+            stream::words::<i16>(self.header)
+        } else {
+            0
+        }
     }
 
     fn stream_init(&self, state: &mut [u32], work: &mut [u32]) {
-        stream::init(self.header, self, state, bytemuck::cast_slice_mut(work));
+        if STREAM {
+            stream::init(self.header, self, state, bytemuck::cast_slice_mut(work));
+        }
     }
 
     fn stream_begin(&self, state: &mut [u32]) {
-        stream::begin::<i16>(state);
+        if STREAM {
+            stream::begin::<i16>(state);
+        }
     }
 
     fn stream_push(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32]) {
-        stream::push(self, ctx, state, bytemuck::cast_slice_mut(work));
+        if STREAM {
+            stream::push(self, ctx, state, bytemuck::cast_slice_mut(work));
+        }
     }
 
     fn stream_logits(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], logits: &mut [u32]) {

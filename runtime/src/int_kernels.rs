@@ -158,8 +158,10 @@ pub fn linear_quads<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], 
 #[inline(always)]
 fn quads_plain<E: Epilogue>(x: &[i16], w: &[i8], biases: &[[I32Le; GROUP]], m: &[I32Le], out: &mut [E::Out]) {
     let (m_quads, _) = m.as_chunks::<GROUP>();
+    // The M0 runs these loops only for a model whose biases are not aligned (its aligned ones
+    // go to `quads_dsp`): one copy of the loop there.
     match (aligned(biases), aligned(m_quads)) {
-        (Some(b), Some(m)) => {
+        (Some(b), Some(m)) if !cfg!(arm_thumb1) => {
             quads_plain_from::<E, i32>(x, w, b.iter().map(from_le), m.as_flattened(), |v| i32::from_le(*v), out)
         }
         _ => quads_plain_from::<E, I32Le>(x, w, biases.iter().map(quad_values), m, i32_le, out),
@@ -296,14 +298,13 @@ pub fn linear_dsp<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], ou
     let dsp = match (x_words, w_quads) {
         (Some(xw), Some(ww)) if n_in > 0 => {
             let x_odd = if n_in % 2 == 1 { x.last().copied() } else { None };
-            quads_dsp::<E>(xw, x_odd, ww, n_in, quads, m, out);
-            true
+            quads_dsp::<E>(xw, x_odd, ww, n_in, quads, m, out)
         }
-        _ => {
-            quads_plain::<E>(x, w, quads, m, out);
-            false
-        }
+        _ => false,
     };
+    if !dsp {
+        quads_plain::<E>(x, w, quads, m, out);
+    }
     rest::<E>(x, w, b, m, out, dsp && !cfg!(arm_thumb1));
 }
 
@@ -312,7 +313,7 @@ fn words_of(bytes: &[i8]) -> Option<&[u32]> {
     bytemuck::try_cast_slice(bytes).ok()
 }
 
-/// Every quad of a layer with the DSP instructions.
+/// Every quad of a layer with the DSP instructions; `false` if it ran nothing (see below).
 // Not inlined: in a frame of its own the four sums stay in registers (inlined into a layer,
 // the compiler kept them in memory around every DSP block: 4 more instructions per step).
 #[inline(never)]
@@ -324,16 +325,19 @@ fn quads_dsp<E: Epilogue>(
     biases: &[[I32Le; GROUP]],
     m: &[I32Le],
     out: &mut [E::Out],
-) {
+) -> bool {
     let (m_quads, _) = m.as_chunks::<GROUP>();
-    // Cores with the DSP extension load unaligned words as fast: the check would only cost.
-    let words = if cfg!(arm_dsp) { None } else { aligned(biases).zip(aligned(m_quads)) };
-    match words {
-        Some((b, m)) => {
-            quads_dsp_from::<E, i32>(x, x_odd, w, n_in, b.iter().map(from_le), m, |v| i32::from_le(*v), out)
-        }
-        None => quads_dsp_from::<E, I32Le>(x, x_odd, w, n_in, biases.iter().map(quad_values), m_quads, i32_le, out),
+    if cfg!(arm_dsp) {
+        // Cores with the DSP extension load unaligned words as fast: no check needed.
+        quads_dsp_from::<E, I32Le>(x, x_odd, w, n_in, biases.iter().map(quad_values), m_quads, i32_le, out);
+        return true;
     }
+    // Elsewhere (the M0's assembly loop) only with the biases and multipliers as words: one
+    // copy of the loop per epilogue, and an unaligned model (format version 3) runs the plain
+    // loops instead.
+    let Some((b, m)) = aligned(biases).zip(aligned(m_quads)) else { return false };
+    quads_dsp_from::<E, i32>(x, x_odd, w, n_in, b.iter().map(from_le), m, |v| i32::from_le(*v), out);
+    true
 }
 
 /// [`quads_dsp`] with each quad's biases as values and the multipliers read by `read` as

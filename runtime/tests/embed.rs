@@ -21,7 +21,12 @@ fn the_generated_module_holds_the_models_sizes_net_and_map() {
             format!("pub const RAM_BYTES: usize = {};", model.ram_bytes()),
             format!("pub const N_PARAMS: usize = {};", model.n_params()),
             format!("pub const INTEGER: bool = {};", quant == Quant::Int8),
-            format!("pub type Net<'m, 'a> = makemore_runtime::{net}<'m, 'a>;"),
+            // An MLP has nothing to stream: the net without the streaming code.
+            format!("pub type Net<'m, 'a> = makemore_runtime::{net}<'m, 'a, false>;"),
+            format!(
+                "model.{}().map(makemore_runtime::{net}::without_streaming)",
+                if quant == Quant::Int8 { "int" } else { "float" }
+            ),
             format!(
                 "static ALIGNED: &Aligned<[u8; {}]> = &Aligned {{ bytes: *include_bytes!(\"/models/names.mkmr\") }};",
                 bytes.len()
@@ -32,6 +37,16 @@ fn the_generated_module_holds_the_models_sizes_net_and_map() {
             assert!(src.contains(&want), "{quant:?}: no {want:?} in\n{src}");
         }
     }
+}
+
+#[test]
+fn a_hierarchy_gets_the_streaming_net() {
+    let bytes = encoded(&stack(".abc", 8, 4, &[(2, 8), (2, 8), (2, 8), (1, 4)], 1), Quant::Int8);
+    let src = source(&bytes, Path::new("h.mkmr")).unwrap();
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert!(model.stream_words() > 0);
+    assert!(src.contains("pub type Net<'m, 'a> = makemore_runtime::IntNet<'m, 'a>;"), "{src}");
+    assert!(src.contains(&format!("pub const SCRATCH_WORDS: usize = {};", model.scratch_words())), "{src}");
 }
 
 #[test]

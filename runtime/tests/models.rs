@@ -474,3 +474,34 @@ fn a_hierarchy_streams_with_a_prefix_and_not_with_another_models_scratch() {
         assert_eq!(got, names_by_forward_passes(&mb, 3, &cfg, 100), "{quant:?}");
     }
 }
+
+#[test]
+fn a_net_without_streaming_gives_the_same_names_by_full_forward_passes() {
+    let bytes = encoded(&stack(NAMES, 8, 6, &[(2, 16), (2, 16), (2, 16), (1, 27)], 5), Quant::Int8);
+    let model = Model::from_bytes(&bytes).unwrap();
+    let (streaming, flat) = (model.int().unwrap(), model.int().unwrap().without_streaming());
+    assert!(streaming.stream_words() > 0);
+    assert_eq!(flat.stream_words(), 0);
+    assert!(flat.scratch_words() < streaming.scratch_words());
+    let cfg = SampleConfig::DEFAULT;
+    let mut buf_a = vec![0; streaming.scratch_words()];
+    let mut sa = Scratch::new(&streaming, &mut buf_a).unwrap();
+    let mut rng = Pcg32::from_seed(4);
+    let mut out = heapless::String::<{ 4 * MAX_LEN }>::new();
+    let streamed: Vec<String> = (0..100)
+        .map(|_| {
+            generate(&streaming, &mut sa, &mut rng, &cfg, "", &mut out).unwrap();
+            out.to_string()
+        })
+        .collect();
+    let mut buf_b = vec![0; flat.scratch_words()];
+    let mut sb = Scratch::new(&flat, &mut buf_b).unwrap();
+    let mut rng = Pcg32::from_seed(4);
+    let full: Vec<String> = (0..100)
+        .map(|_| {
+            generate(&flat, &mut sb, &mut rng, &cfg, "", &mut out).unwrap();
+            out.to_string()
+        })
+        .collect();
+    assert_eq!(streamed, full);
+}
