@@ -2,6 +2,7 @@
 //! the f32 MLP and the int8 MLP (the default models the firmware embeds). One iteration
 //! generates 100 names from a fixed seed, so every iteration does the same work; the batched
 //! variant generates 100 names, name i from seed i, all at once (`generate_batch`).
+//! `BENCH_MODEL=path` adds that model file as `generate/file`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use makemore_runtime::{
@@ -57,11 +58,15 @@ fn run_batch(model: &Model, scratch: &mut BatchScratch, outs: &mut [heapless::St
 }
 
 fn bench(c: &mut Criterion) {
-    let files: [(&str, Vec<u8>); 3] = [
+    let mut files: Vec<(&str, Vec<u8>)> = vec![
         ("bigram", bigram_file()),
         ("mlp-f32", include_bytes!("../../firmware/models/names-mlp-f32.mkmr").to_vec()),
         ("mlp-int8", include_bytes!("../../firmware/models/names-mlp-int8.mkmr").to_vec()),
     ];
+    // Any other model file, measured as `generate/file`: `BENCH_MODEL=run/model-int8.mkmr`.
+    if let Ok(path) = std::env::var("BENCH_MODEL") {
+        files.push(("file", std::fs::read(&path).unwrap_or_else(|e| panic!("BENCH_MODEL {path}: {e}"))));
+    }
     for (name, bytes) in &files {
         let model = Model::from_bytes(bytes).unwrap();
         let mut buf = vec![0; model.scratch_words()];

@@ -16,10 +16,15 @@ pub const MAX_BATCH: usize = 256;
 
 /// Words of scratch for `n_batch` names of `net`: every name's context and the packed
 /// contexts of the running names (bytes), then the net's batch activations (at least one
-/// context's work), then the all-boundary context's logits and one name's copy of them.
+/// context's work), then the all-boundary context's logits and one name's copy of them, then
+/// every name's streaming state ([`Network::stream_words`]).
 pub fn batch_scratch_words<N: Network + ?Sized>(net: &N, n_batch: usize) -> usize {
     let ctx_bytes = n_batch.saturating_mul(net.block_size()).saturating_mul(2);
-    ctx_bytes.div_ceil(4).saturating_add(work_words(net, n_batch)).saturating_add(net.vocab().len().saturating_mul(2))
+    ctx_bytes
+        .div_ceil(4)
+        .saturating_add(work_words(net, n_batch))
+        .saturating_add(net.vocab().len().saturating_mul(2))
+        .saturating_add(net.stream_words().saturating_mul(n_batch))
 }
 
 /// The batch's work words: its activations, or one context's work if that is more (the
@@ -42,6 +47,8 @@ pub struct BatchScratch<'b> {
     /// [`crate::Scratch`]), and `[vocab_size]` words for one name's draw from them.
     first: FirstLogits<'b>,
     draw: &'b mut [u32],
+    /// `[n_batch * stream_words]`: each name's streaming state.
+    stream: &'b mut [u32],
 }
 
 impl<'b> BatchScratch<'b> {
@@ -62,12 +69,27 @@ impl<'b> BatchScratch<'b> {
         let (work, rest) = rest.split_at_mut_checked(work_words(net, n_batch)).ok_or(too_small)?;
         let vocab = net.vocab().len();
         let (first, rest) = rest.split_at_mut_checked(vocab).ok_or(too_small)?;
-        let (draw, _) = rest.split_at_mut_checked(vocab).ok_or(too_small)?;
+        let (draw, rest) = rest.split_at_mut_checked(vocab).ok_or(too_small)?;
+        let words = net.stream_words();
+        let (stream, _) = rest.split_at_mut_checked(words * n_batch).ok_or(too_small)?;
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(ctx_words);
         let (slot_ctx, rest) = bytes.split_at_mut_checked(ctx_len).ok_or(too_small)?;
         let (ctx, _) = rest.split_at_mut_checked(ctx_len).ok_or(too_small)?;
         let first = FirstLogits::new(net, ctx.get_mut(..net.block_size()).ok_or(too_small)?, work, first);
-        Ok(Self { n_batch, slot_ctx, ctx, work, first, draw })
+        // The stream's constants once, copied to every name's state.
+        if let Some((state0, others)) = stream.split_at_mut_checked(words) {
+            net.stream_init(state0, work);
+            for state in others.chunks_exact_mut(words.max(1)) {
+                state.copy_from_slice(state0);
+            }
+        }
+        Ok(Self { n_batch, slot_ctx, ctx, work, first, draw, stream })
+    }
+
+    /// Whether generation with `net` may stream (see [`crate::Scratch`]).
+    fn streams<N: Network + ?Sized>(&self, net: &N) -> bool {
+        let words = net.stream_words();
+        words > 0 && self.stream.len() >= words * self.n_batch && self.first.of(net).is_some()
     }
 
     fn fits<N: Network + ?Sized>(&self, net: &N) -> bool {
@@ -104,18 +126,31 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
     if prefix_len > cfg.max_len {
         return Err(Error::PrefixTooLong { len: prefix_len, max: cfg.max_len });
     }
-    net.begin_batch(s.work);
+    // A hierarchy streams: each name's state follows its context, a step computes one
+    // output per layer for the whole batch.
+    let streams = s.streams(net);
+    let words = net.stream_words().max(1);
     let mut active: heapless::Vec<u16, MAX_BATCH> = heapless::Vec::new();
+    let mut states = s.stream.chunks_exact_mut(words);
     for ((slot, ctx), out) in s.slot_ctx.chunks_exact_mut(block).enumerate().zip(outs.iter_mut()) {
         ctx.fill(0);
         out.clear();
+        let mut state = states.next().filter(|_| streams);
+        if let Some(state) = state.as_deref_mut() {
+            net.stream_begin(state);
+        }
         for symbol in prefix.chars() {
             push_ctx(ctx, symbol_id(net, symbol)?);
+            if let Some(state) = state.as_deref_mut() {
+                net.stream_push(ctx, state, s.work);
+            }
             out.push(symbol).map_err(|_| Error::PrefixTooLong { len: prefix_len, max: cfg.max_len })?;
         }
         // slot < n_batch <= MAX_BATCH, so both conversions and the push succeed.
         let _ = active.push(u16::try_from(slot).unwrap_or(0));
     }
+    // After the prefixes: their streaming used the work memory the batch's tables live in.
+    net.begin_batch(s.work);
     for step in prefix_len..cfg.max_len {
         let n = active.len();
         if n == 0 {
@@ -131,7 +166,13 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
                     }
                 }
             }
-            net.forward_batch(s.ctx.get(..n * block).unwrap_or(&[]), n, s.work);
+            let ctx = s.ctx.get(..n * block).unwrap_or(&[]);
+            if streams {
+                // Every state but at the first step has yet to take its name's newest symbol.
+                net.stream_batch(ctx, n, s.stream, &active, step > prefix_len, s.work);
+            } else {
+                net.forward_batch(ctx, n, s.work);
+            }
         }
         let mut still: heapless::Vec<u16, MAX_BATCH> = heapless::Vec::new();
         for (k, &slot) in active.iter().enumerate() {

@@ -368,6 +368,78 @@ impl<const STREAM: bool> Network for FloatNet<'_, '_, STREAM> {
         }
     }
 
+    fn stream_batch(&self, ctx: &[u8], n: usize, states: &mut [u32], slots: &[u16], push: bool, work: &mut [u32]) {
+        let (h, w) = (self.header, self.weights);
+        let per = self.stream_words();
+        let Weights::Mlp { c, layers } = w else { return self.forward_batch(ctx, n, work) };
+        let state_at = |k: usize| slots.get(k).map(|&slot| usize::from(slot) * per);
+        // As the integer model's: one output slot per layer for all lanes, else each name
+        // streams alone and the logits come from the full batched pass.
+        let seen = |k: usize| state_at(k).and_then(|at| states.get(at..)).map_or(0, stream::seen);
+        if per == 0 || n == 0 || (1..n).any(|k| seen(k) != seen(0)) {
+            if push {
+                for (k, ids) in ctx.chunks_exact(h.block_size.max(1)).take(n).enumerate() {
+                    if let Some(state) = state_at(k).and_then(|at| states.get_mut(at..at + per)) {
+                        self.stream_push(ids, state, work);
+                    }
+                }
+            }
+            return self.forward_batch(ctx, n, work);
+        }
+        let (n_even, n_odd) = self.stages;
+        let work: &mut [f32] = bytemuck::cast_slice_mut(work);
+        let (even, rest) = split(work, n_even * n);
+        let (odd, rest) = split(rest, n_odd * n);
+        let (logits, _) = split(rest, h.vocab.len() * n);
+        let (block, last) = (h.block_size.max(1), layers.len().saturating_sub(1));
+        for (k, layer) in layers.iter().enumerate().skip(if push { 0 } else { last }) {
+            let n_merge = h.layers.as_slice().get(k).map_or(0, |l| l.n_merge);
+            let (n_in, n_out) = (n_merge * h.stage(k).1, h.stage(k + 1).1);
+            let (x, out) = if k % 2 == 0 { (&mut *even, &mut *odd) } else { (&mut *odd, &mut *even) };
+            // Every name's input for the newest position, feature-major (see `forward_batch`).
+            for (lane, ids) in ctx.chunks_exact(block).take(n).enumerate() {
+                let Some(state) = state_at(lane).and_then(|at| states.get_mut(at..at + per)) else { continue };
+                let mut put = |i: usize, v: f32| {
+                    if let Some(slot) = x.get_mut(i * n + lane) {
+                        *slot = v;
+                    }
+                };
+                if k == 0 {
+                    stream::advance(state);
+                    let newest = ids.get(block.saturating_sub(n_merge)..).unwrap_or(&[]);
+                    for (j, &id) in newest.iter().enumerate() {
+                        let row = words(c).get(usize::from(id) * h.n_embd..).unwrap_or(&[]);
+                        for (f, v) in row.iter().take(h.n_embd).enumerate() {
+                            put(j * h.n_embd + f, f32_le(v));
+                        }
+                    }
+                } else {
+                    stream::visit_input::<f32>(state, k, put);
+                }
+            }
+            let x = x.get(..n_in * n).unwrap_or(&[]);
+            let (wv, b) = (words(layer.w), words(layer.b));
+            if k == last {
+                kernels::linear_f32_batch(logits.get_mut(..n_out * n).unwrap_or(&mut []), x, n, wv, b);
+                continue;
+            }
+            let out = out.get_mut(..n_out * n).unwrap_or(&mut []);
+            kernels::linear_f32_batch(out, x, n, wv, b);
+            kernels::tanh(out);
+            // The outputs into every name's ring: the same slot in each state.
+            let at = state_at(0).and_then(|s0| stream::output_index::<f32>(states.get_mut(s0..s0 + per)?, k));
+            let Some(at) = at else { continue };
+            let values: &mut [f32] = bytemuck::cast_slice_mut(states);
+            for lane in 0..n {
+                let Some(base) = state_at(lane) else { continue };
+                let dst = values.get_mut(base + at..base + at + n_out).unwrap_or(&mut []);
+                for (d, &v) in dst.iter_mut().zip(out.iter().skip(lane).step_by(n.max(1))) {
+                    *d = v;
+                }
+            }
+        }
+    }
+
     fn sample_batch(&self, work: &mut [u32], n: usize, k: usize, s: &FloatSampler, rng: &mut Pcg32) -> usize {
         let h = self.header;
         let (n_even, n_odd) = self.stages;

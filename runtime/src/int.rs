@@ -169,6 +169,14 @@ impl<const STREAM: bool> Stack for IntNet<'_, '_, STREAM> {
     }
 }
 
+/// The embedding table of an MLP's weights (empty for a bigram).
+fn c_of<'a>(w: &Weights<'a>) -> &'a [u8] {
+    match w {
+        Weights::Mlp { c, .. } => c,
+        Weights::Bigram { .. } => &[],
+    }
+}
+
 /// Row `row` of a `[_, cols]` int8 table, widened to i16 activations (`q << 8`), into `out`.
 fn embed(out: &mut [i16], table: &[u8], cols: usize, row: usize) {
     for (o, &q) in out.iter_mut().zip(int8s(table).get(row * cols..(row + 1) * cols).unwrap_or(&[])) {
@@ -486,6 +494,122 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
                     }
                 }
             }
+        }
+    }
+
+    fn stream_batch(&self, ctx: &[u8], n: usize, states: &mut [u32], slots: &[u16], push: bool, work: &mut [u32]) {
+        let (h, w) = (self.header, self.weights);
+        let per = self.stream_words();
+        let Weights::Mlp { layers, .. } = w else { return self.forward_batch(ctx, n, work) };
+        let state_at = |k: usize| slots.get(k).map(|&slot| usize::from(slot) * per);
+        // The lanes share one output slot per layer when their names have seen as many symbols
+        // (as in `generate_batch`); otherwise each name streams alone, and the logits come
+        // from the full batched pass.
+        let seen = |k: usize| state_at(k).and_then(|at| states.get(at..)).map_or(0, stream::seen);
+        if per == 0 || n == 0 || (1..n).any(|k| seen(k) != seen(0)) {
+            if push {
+                for (k, ids) in ctx.chunks_exact(h.block_size.max(1)).take(n).enumerate() {
+                    if let Some(state) = state_at(k).and_then(|at| states.get_mut(at..at + per)) {
+                        self.stream_push(ids, state, work);
+                    }
+                }
+            }
+            return self.forward_batch(ctx, n, work);
+        }
+        let plan = BatchPlan::new(h, n);
+        let stride = plan.stride;
+        let (table, rest) = split(work, plan.table.words());
+        let (even, rest) = split(rest, plan.even);
+        let (odd, rest) = split(rest, plan.odd);
+        let (logits, _) = split(rest, plan.logits);
+        let table: &[i32] = bytemuck::cast_slice(table);
+        let even: &mut [i16] = bytemuck::cast_slice_mut(even);
+        let odd: &mut [i16] = bytemuck::cast_slice_mut(odd);
+        let logits: &mut [i32] = bytemuck::cast_slice_mut(logits);
+        let (block, vocab, last) = (h.block_size.max(1), h.vocab.len(), layers.len().saturating_sub(1));
+        // Without `push` only the last layer runs, on the outputs the states hold.
+        for (k, layer) in layers.iter().enumerate().skip(if push { 0 } else { last }) {
+            let (w8, b, m) = (int8s(layer.w), words(layer.b), words(layer.requant));
+            if k == 0 {
+                // Each name takes its newest symbol.
+                for lane in 0..n {
+                    if let Some(state) = state_at(lane).and_then(|at| states.get_mut(at..at + per)) {
+                        stream::advance(state);
+                    }
+                }
+            }
+            let input = PairMajor::new(h, k, stride);
+            let x_t = if k % 2 == 0 { &mut *even } else { &mut *odd };
+            let t0 = &plan.table;
+            if k == 0 && t0.words() > 0 {
+                // The first layer from the table, a name at a time (see `forward_batch`).
+                let (mut acc, mut units) = ([0i32; MAX_TABLE_ROWS], [0i16; MAX_TABLE_ROWS]);
+                let acc = acc.get_mut(..t0.n_out).unwrap_or(&mut []);
+                let units = units.get_mut(..t0.n_out).unwrap_or(&mut []);
+                for (lane, ids) in ctx.chunks_exact(block).take(n).enumerate() {
+                    acc.fill(0);
+                    for (j, &id) in ids.get(block.saturating_sub(t0.n_merge)..).unwrap_or(&[]).iter().enumerate() {
+                        let entry = (j * vocab + usize::from(id)) * t0.n_out;
+                        for (a, &v) in acc.iter_mut().zip(table.get(entry..entry + t0.n_out).unwrap_or(&[])) {
+                            *a = a.wrapping_add(v);
+                        }
+                    }
+                    arch::hidden_many(acc, m, units);
+                    let Some(state) = state_at(lane).and_then(|at| states.get_mut(at..at + per)) else { continue };
+                    let at = stream::output_index::<i16>(state, 0).unwrap_or(usize::MAX);
+                    let out: &mut [i16] = bytemuck::cast_slice_mut(state);
+                    for (o, &u) in out.iter_mut().skip(at).zip(units.iter()) {
+                        *o = u;
+                    }
+                }
+                continue;
+            }
+            // Every name's input for the newest position, pair-major (see `PairMajor`).
+            for (lane, ids) in ctx.chunks_exact(block).take(n).enumerate() {
+                let Some(state) = state_at(lane).and_then(|at| states.get_mut(at..at + per)) else { continue };
+                let mut put = |i: usize, v: i16| {
+                    if let Some(slot) = x_t.get_mut((i / 2 * stride + lane) * 2 + i % 2) {
+                        *slot = v;
+                    }
+                };
+                if k == 0 {
+                    // The newest `n_merge` symbols' embeddings (no table: a wide first layer).
+                    let newest = ids.get(block.saturating_sub(input.n_merge)..).unwrap_or(&[]);
+                    for (j, &id) in newest.iter().enumerate() {
+                        let row = int8s(c_of(w)).get(usize::from(id) * h.n_embd..).unwrap_or(&[]);
+                        for (f, &q) in row.iter().take(h.n_embd).enumerate() {
+                            put(j * h.n_embd + f, i16::from(q) << EMBED_SHIFT);
+                        }
+                    }
+                } else {
+                    stream::visit_input::<i16>(state, k, put);
+                }
+            }
+            let x_t = x_t.get(..input.block).unwrap_or(&[]);
+            if k == last {
+                arch::linear_batch(x_t, stride, w8, input.n_in, b, |i, lane0, sums| {
+                    let m = m.get(i).map_or(0, i32_le);
+                    let row = logits.get_mut(i * stride + lane0..).unwrap_or(&mut []);
+                    for (z, &s) in row.iter_mut().zip(sums) {
+                        *z = requant(s, m);
+                    }
+                });
+                continue;
+            }
+            // The outputs into every name's ring: the same slot in each state.
+            let at = state_at(0).and_then(|s0| stream::output_index::<i16>(states.get_mut(s0..s0 + per)?, k));
+            let Some(at) = at else { continue };
+            let values: &mut [i16] = bytemuck::cast_slice_mut(states);
+            arch::linear_batch(x_t, stride, w8, input.n_in, b, |i, lane0, sums| {
+                let mut units = [0i16; LANES];
+                arch::hidden_many(sums, &[m.get(i).copied().unwrap_or_default(); LANES], &mut units);
+                for (l, &u) in units.iter().enumerate() {
+                    let Some(base) = state_at(lane0 + l).filter(|_| lane0 + l < n) else { continue };
+                    if let Some(o) = values.get_mut(base * 2 + at + i) {
+                        *o = u;
+                    }
+                }
+            });
         }
     }
 

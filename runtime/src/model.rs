@@ -169,6 +169,13 @@ impl Network for Model<'_> {
         }
     }
 
+    fn stream_batch(&self, ctx: &[u8], n: usize, states: &mut [u32], slots: &[u16], push: bool, work: &mut [u32]) {
+        match self.header.quant {
+            Quant::F32 => self.float_net().stream_batch(ctx, n, states, slots, push, work),
+            Quant::Int8 => self.int_net().stream_batch(ctx, n, states, slots, push, work),
+        }
+    }
+
     fn stream_next(
         &self,
         ctx: &[u8],

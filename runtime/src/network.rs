@@ -93,6 +93,17 @@ pub trait Network {
         self.next_symbol(ctx, work, sampler, rng)
     }
 
+    /// [`Network::forward_batch`] for a batch of streaming names: lane `k` of the batch is the
+    /// name whose state is `states[slots[k] * stream_words..]` (each made by
+    /// [`Network::stream_begin`] and kept up to date), its context `ctx[k * block_size..]`. With
+    /// `push`, each state first takes its context's newest symbol ([`Network::stream_push`]).
+    /// Leaves the logits for [`Network::sample_batch`], exactly those of `forward_batch`. The
+    /// default runs `forward_batch` (a net that does not stream).
+    fn stream_batch(&self, ctx: &[u8], n: usize, states: &mut [u32], slots: &[u16], push: bool, work: &mut [u32]) {
+        let _ = (states, slots, push);
+        self.forward_batch(ctx, n, work);
+    }
+
     /// The distribution [`Network::next_symbol`] draws from after `ctx` with `sampler`, into
     /// `probs` (`[vocab_size]`, symbol id order): at temperature 0 all of it on the symbol
     /// chosen. `work` as for [`Network::next_symbol`].

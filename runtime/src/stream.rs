@@ -224,6 +224,53 @@ pub(crate) fn top_input<V: bytemuck::Pod>(state: &mut [u32], x: &mut [V]) -> usi
     }
 }
 
+// ---- One layer at a time, for a batch of names (each with its own state) ----
+
+/// Counts the newest symbol of a name's context as seen, before its layers are computed
+/// with [`visit_input`] and [`output_index`]; returns the newest `merge0` ids' start in a context of
+/// `block_size` (the first layer's input).
+pub(crate) fn advance(state: &mut [u32]) -> usize {
+    match View::of::<u8>(state) {
+        Some((view, count, _)) => {
+            *count = count.wrapping_add(1);
+            view.block_size.saturating_sub(view.merge0)
+        }
+        None => 0,
+    }
+}
+
+/// Layer `k`'s input for the newest output (`k >= 1`: from ring `k - 1`; `k` = the number of
+/// rings: the last layer's input), value by value: `f(i, v)` for input `i`; returns how many
+/// (0 for `k = 0`: the first layer reads the context's embeddings).
+pub(crate) fn visit_input<V: bytemuck::Pod>(state: &mut [u32], k: usize, mut f: impl FnMut(usize, V)) -> usize {
+    let Some((view, count, values)) = View::of::<V>(state) else { return 0 };
+    let Some(ring) = k.checked_sub(1).filter(|&j| j < view.n).map(|j| view.ring(j)) else { return 0 };
+    let (t, slots) = (*count as usize, ring.slots.max(1));
+    for j in 0..ring.merge {
+        let lag = (ring.merge - 1 - j) * ring.dilation;
+        let at = ring.offset + (t + slots - lag % slots) % slots * ring.width;
+        for (i, &v) in values.get(at..at + ring.width).unwrap_or(&[]).iter().enumerate() {
+            f(j * ring.width + i, v);
+        }
+    }
+    ring.merge * ring.width
+}
+
+/// Where hidden layer `k`'s newest output (its ring's slot for the newest symbol) starts in
+/// `state` read as values of type `V` (geometry words included): names that have seen the
+/// same number of symbols have it at the same place.
+pub(crate) fn output_index<V: bytemuck::Pod>(state: &mut [u32], k: usize) -> Option<usize> {
+    let (view, count, _) = View::of::<V>(state)?;
+    let ring = (k < view.n).then(|| view.ring(k))?;
+    let head = (HEAD + RING * view.n) * 4 / core::mem::size_of::<V>().max(1);
+    Some(head + ring.offset + *count as usize % ring.slots.max(1) * ring.width)
+}
+
+/// Symbols `state` has seen since [`begin`].
+pub(crate) fn seen(state: &[u32]) -> u32 {
+    state.first().copied().unwrap_or(0)
+}
+
 /// The inputs of the layer reading `ring` for the output ending at symbol `t`: its `merge`
 /// outputs `dilation` symbols apart, oldest first, into `x`; returns how many values.
 fn gather<V: bytemuck::Pod>(ring: &Ring, values: &[V], t: usize, x: &mut [V]) -> usize {

@@ -60,6 +60,27 @@ fn batch_equals_one_name_at_a_time() {
 }
 
 #[test]
+fn streaming_hierarchies_in_a_batch_equal_one_name_at_a_time() {
+    // Merges of 3 and of 2 then 4, a dense layer above the merges, prefixes longer than the
+    // context: every name's rings slide within the batch.
+    let seeds: Vec<u64> = (0..29).collect();
+    let shapes: [(usize, &[(usize, usize)]); 3] =
+        [(9, &[(3, 10), (3, 8), (1, 27)]), (8, &[(2, 6), (4, 9), (1, 11), (1, 27)]), (4, &[(2, 5), (2, 7), (1, 27)])];
+    for quant in [Quant::F32, Quant::Int8] {
+        for (i, (block, layers)) in shapes.into_iter().enumerate() {
+            let bytes = encoded(&stack(NAMES, block, 4, layers, 20 + i as u64), quant);
+            let model = Model::from_bytes(&bytes).unwrap();
+            assert!(model.stream_words() > 0);
+            for prefix in ["", "e", "christopher"] {
+                let cfg = SampleConfig::default();
+                let want = single(&model, &seeds, &cfg, prefix);
+                assert_eq!(batched(&model, &seeds, &cfg, prefix), want, "{quant:?} {layers:?} prefix {prefix:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn batch_size_and_scratch_are_checked() {
     let bytes = names_mlp(Quant::Int8);
     let model = Model::from_bytes(&bytes).unwrap();
