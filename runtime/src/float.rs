@@ -128,9 +128,9 @@ impl<const STREAM: bool> FloatNet<'_, '_, STREAM> {
         let (x, rest) = split(work, n_even);
         let (_, rest) = split(rest, n_odd);
         let (logits, _) = split(rest, h.vocab.len());
-        let n = stream::top_input(state, x);
+        let x = stream::top(state, x);
         if let Some(layer) = layers.last() {
-            linear(logits, x.get(..n).unwrap_or(&[]), h, layers.len() - 1, layer);
+            linear(logits, x, h, layers.len() - 1, layer);
         }
         logits
     }

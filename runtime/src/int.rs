@@ -139,11 +139,10 @@ impl<const STREAM: bool> IntNet<'_, '_, STREAM> {
         let (even, rest) = split(work, n_even.div_ceil(2));
         let (_, rest) = split(rest, n_odd.div_ceil(2));
         let (logits, _) = split(rest, h.vocab.len());
-        let x: &mut [i16] = bytemuck::cast_slice_mut(even);
-        let n = stream::top_input(state, x);
+        let x = stream::top(state, bytemuck::cast_slice_mut::<u32, i16>(even));
         let logits: &mut [i32] = bytemuck::cast_slice_mut(logits);
         if let Some(layer) = layers.last() {
-            logits_layer(logits, x.get(..n).unwrap_or(&[]), h, layers.len() - 1, layer);
+            logits_layer(logits, x, h, layers.len() - 1, layer);
         }
         logits
     }

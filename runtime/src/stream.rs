@@ -213,18 +213,20 @@ pub(crate) fn push<S: Stack>(net: &S, ctx: &[u8], state: &mut [u32], x: &mut [S:
     }
 }
 
-/// The last layer's input for the newest symbol, gathered from the top ring into `x`;
-/// returns its length.
+/// The last layer's input for the newest symbol: the top ring's newest output itself when
+/// the last layer reads one position (no copy), else its inputs gathered into `x`.
 #[inline(never)] // its locals in a frame of their own, not in every caller's
-pub(crate) fn top_input<V: bytemuck::Pod>(state: &mut [u32], x: &mut [V]) -> usize {
-    let Some((view, count, values)) = View::of::<V>(state) else { return 0 };
-    match view.n.checked_sub(1) {
-        Some(top) => gather(&view.ring(top), values, *count as usize, x),
-        None => 0,
+pub(crate) fn top<'s, V: bytemuck::Pod>(state: &'s mut [u32], x: &'s mut [V]) -> &'s [V] {
+    let Some((view, count, values)) = View::of::<V>(state) else { return &[] };
+    let Some(ring) = view.n.checked_sub(1).map(|top| view.ring(top)) else { return &[] };
+    let t = *count as usize;
+    if ring.merge == 1 {
+        let at = ring.offset + t % ring.slots.max(1) * ring.width;
+        return values.get(at..at + ring.width).unwrap_or(&[]);
     }
+    let n = gather(&ring, values, t, x);
+    x.get(..n).unwrap_or(&[])
 }
-
-// ---- One layer at a time, for a batch of names (each with its own state) ----
 
 /// Counts the newest symbol of a name's context as seen, before its layers are computed
 /// with [`visit_input`] and [`output_index`]; returns the newest `merge0` ids' start in a context of
