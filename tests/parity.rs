@@ -74,13 +74,13 @@ fn small(cfg: TrainConfig) -> TrainConfig {
 
 #[test]
 fn mlp_f32_and_int8_files_agree_with_burn() {
-    check_parity(&small(TrainConfig::preset(ModelChoice::Mlp, Preset::Default)));
+    check_parity(&small(TrainConfig::preset(ModelChoice::Mlp, Preset::Flat)));
 }
 
 /// Two hidden layers with batch norm, folded into the linear layers at export.
 #[test]
 fn deeper_mlp_with_batch_norm_agrees_with_burn() {
-    let cfg = TrainConfig { n_layers: 2, batch_norm: true, ..TrainConfig::preset(ModelChoice::Mlp, Preset::Default) };
+    let cfg = TrainConfig { n_layers: 2, batch_norm: true, ..TrainConfig::preset(ModelChoice::Mlp, Preset::Flat) };
     check_parity(&small(cfg));
 }
 
@@ -91,7 +91,7 @@ fn hierarchical_mlp_with_batch_norm_agrees_with_burn() {
         block_size: 8,
         merge: 2,
         batch_norm: true,
-        ..TrainConfig::preset(ModelChoice::Mlp, Preset::Default)
+        ..TrainConfig::preset(ModelChoice::Mlp, Preset::Flat)
     };
     check_parity(&TrainConfig { n_embd: 6, n_hidden: 32, ..small(cfg) });
 }

@@ -72,7 +72,7 @@ pub fn config() -> TrainConfig {
         weight_decay: 0.0,
         steps: 2000,
         lr_milestones: vec![1500],
-        ..TrainConfig::preset(ModelChoice::Mlp, Preset::Default)
+        ..TrainConfig::preset(ModelChoice::Mlp, Preset::Flat)
     }
 }
 

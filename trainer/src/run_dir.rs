@@ -217,7 +217,7 @@ mod tests {
     fn a_config_and_a_checkpoint_of_different_runs_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let run = RunDir::new(dir.path().join("mlp"));
-        let old = TrainConfig { n_hidden: 16, ..TrainConfig::preset(ModelChoice::Mlp, Preset::Default) };
+        let old = TrainConfig { n_hidden: 16, ..TrainConfig::preset(ModelChoice::Mlp, Preset::Flat) };
         run.start(&old, |_| {}).unwrap();
         let ck = Checkpoint::new(old.clone(), ".ab".into(), 10, (1, 2), crate::model::Params { tensors: vec![] });
         ck.save(&run.checkpoint_file(Weights::Latest)).unwrap();
@@ -249,7 +249,7 @@ mod tests {
         for name in stale.iter().chain(&kept) {
             std::fs::write(run.file(name), "x").unwrap();
         }
-        let removed = run.start(&TrainConfig::preset(ModelChoice::Mlp, Preset::Default), |_| {}).unwrap();
+        let removed = run.start(&TrainConfig::preset(ModelChoice::Mlp, Preset::Flat), |_| {}).unwrap();
         assert_eq!(removed.len(), 2, "{removed:?}");
         assert!(stale.iter().all(|n| !run.file(n).exists()));
         assert!(kept.iter().all(|n| run.file(n).exists()));

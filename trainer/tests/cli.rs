@@ -29,7 +29,9 @@ fn small_data(dir: &Path) -> PathBuf {
     path
 }
 
-const TINY: &[&str] = &["--block-size", "2", "--n-embd", "4", "--n-hidden", "16", "--lr-milestones", "300"];
+// The flat MLP (the default preset is the streaming hierarchy with batch norm).
+const TINY: &[&str] =
+    &["--preset", "flat", "--block-size", "2", "--n-embd", "4", "--n-hidden", "16", "--lr-milestones", "300"];
 
 fn tiny_mlp(data: &Path, out: &Path, steps: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["train", "--model", "mlp", "--json", "--data", data.to_str().unwrap()];
@@ -105,7 +107,18 @@ fn config_file_round_trips() {
     tiny_mlp(&data, &a, "50", &["--seed", "7"]);
     let saved = a.join("mlp/config.toml");
     // The saved config reproduces the run: same config, same weights.
-    ok_json(&["train", "--model", "mlp", "--json", "--config", saved.to_str().unwrap(), "--out", b.to_str().unwrap()]);
+    ok_json(&[
+        "train",
+        "--model",
+        "mlp",
+        "--preset",
+        "flat",
+        "--json",
+        "--config",
+        saved.to_str().unwrap(),
+        "--out",
+        b.to_str().unwrap(),
+    ]);
     assert_eq!(std::fs::read_to_string(&saved).unwrap(), std::fs::read_to_string(b.join("mlp/config.toml")).unwrap());
     assert_eq!(
         std::fs::read(a.join("mlp/model-f32.mkmr")).unwrap(),
@@ -114,7 +127,17 @@ fn config_file_round_trips() {
     // A config with an unknown field is refused.
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "n_emdb = 3\n").unwrap();
-    let err = fail(&["train", "--model", "mlp", "--config", bad.to_str().unwrap(), "--out", b.to_str().unwrap()]);
+    let err = fail(&[
+        "train",
+        "--model",
+        "mlp",
+        "--preset",
+        "flat",
+        "--config",
+        bad.to_str().unwrap(),
+        "--out",
+        b.to_str().unwrap(),
+    ]);
     assert!(err.contains("unknown field"), "{err}");
 }
 
@@ -249,9 +272,9 @@ fn bad_datasets_name_the_problem() {
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
     let err = fail(&["export", "--run", dir.path().join("no-run").to_str().unwrap()]);
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
-    let err = fail(&["train", "--model", "mlp", "--n-embd", "0", "--out", out.to_str().unwrap()]);
+    let err = fail(&["train", "--model", "mlp", "--preset", "flat", "--n-embd", "0", "--out", out.to_str().unwrap()]);
     assert!(err.contains("n_embd must be at least 1"), "{err}");
-    let err = fail(&["train", "--model", "mlp", "--dropout", "1", "--out", out.to_str().unwrap()]);
+    let err = fail(&["train", "--model", "mlp", "--preset", "flat", "--dropout", "1", "--out", out.to_str().unwrap()]);
     assert!(err.contains("dropout must be in [0, 1)"), "{err}");
 }
 
@@ -305,7 +328,10 @@ fn plots_are_written() {
     let dir = tempfile::tempdir().unwrap();
     let data = small_data(dir.path());
     let (d, out) = (data.to_str().unwrap(), dir.path().to_str().unwrap());
-    ok_json(&["train", "--model", "mlp", "--json", "--data", d, "--out", out, "--steps", "100", "--n-embd", "2"]);
+    ok_json(&[
+        "train", "--model", "mlp", "--preset", "flat", "--json", "--data", d, "--out", out, "--steps", "100",
+        "--n-embd", "2",
+    ]);
     ok_json(&["train", "--model", "bigram", "--data", d, "--out", out, "--json"]);
     for png in ["mlp/loss.png", "mlp/embedding.png", "bigram/bigram-counts.png"] {
         let bytes = std::fs::read(dir.path().join(png)).unwrap();
@@ -389,7 +415,7 @@ fn a_diverging_run_stops_and_keeps_a_finite_checkpoint_and_best() {
     // Fine for 50 steps, then a rate no f32 can hold: the 51st update makes the weights
     // infinite while the loss it reports (computed before the update) is still finite. A
     // checkpoint is due after every step and the first dev evaluation right then.
-    let mut args = vec!["train", "--model", "mlp", "--data", data.to_str().unwrap(), "--out", out];
+    let mut args = vec!["train", "--model", "mlp", "--preset", "flat", "--data", data.to_str().unwrap(), "--out", out];
     args.extend(["--steps", "300", "--lr", "0.1", "--lr-milestones", "50", "--lr-decay", "1e45"]);
     args.extend(["--checkpoint-every", "1", "--eval-every", "51", "--block-size", "2", "--n-embd", "4"]);
     args.extend(["--n-hidden", "16"]);
@@ -488,7 +514,7 @@ fn lr_find_leaves_a_run_directory_as_it_was() {
 fn the_model_card_lists_every_setting_that_shaped_the_weights() {
     let dir = tempfile::tempdir().unwrap();
     let data = small_data(dir.path());
-    let mut args = vec!["train", "--model", "mlp", "--json", "--data", data.to_str().unwrap()];
+    let mut args = vec!["train", "--model", "mlp", "--preset", "flat", "--json", "--data", data.to_str().unwrap()];
     args.extend(["--out", dir.path().to_str().unwrap(), "--steps", "60", "--block-size", "4", "--merge", "2"]);
     args.extend(["--n-embd", "4", "--n-hidden", "8", "--batch-norm", "true", "--dropout", "0.1"]);
     args.extend(["--weight-decay", "0.001", "--schedule", "cosine", "--batch-size", "16", "--lr", "0.05"]);
@@ -545,7 +571,19 @@ fn a_new_run_killed_early_never_pairs_its_config_with_an_old_checkpoint() {
     let run = dir.path().join("mlp");
     // A new, larger run into the same directory, killed before its first checkpoint.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args(["train", "--model", "mlp", "--data", data.to_str().unwrap(), "--out", out, "--n-hidden", "300"])
+        .args([
+            "train",
+            "--model",
+            "mlp",
+            "--preset",
+            "flat",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out,
+            "--n-hidden",
+            "300",
+        ])
         .args(["--steps", "1000000", "--checkpoint-every", "0", "--eval-every", "0", "--block-size", "2"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -635,7 +673,8 @@ fn a_context_longer_than_every_word_still_trains_and_samples() {
     let dir = tempfile::tempdir().unwrap();
     let data = small_data(dir.path());
     let out = dir.path().to_str().unwrap();
-    let mut args = vec!["train", "--model", "mlp", "--json", "--data", data.to_str().unwrap(), "--out", out];
+    let mut args =
+        vec!["train", "--model", "mlp", "--preset", "flat", "--json", "--data", data.to_str().unwrap(), "--out", out];
     args.extend(["--steps", "200", "--block-size", "40", "--n-embd", "2", "--n-hidden", "8"]);
     let r = ok_json(&args);
     assert!(r["dev_loss"].as_f64().unwrap().is_finite());
