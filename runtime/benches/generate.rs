@@ -1,5 +1,6 @@
 //! Host sampling speed of the runtime: names/s and time per generated symbol for the bigram,
-//! the f32 MLP and the int8 MLP (the default models the firmware embeds). One iteration
+//! the default model the firmware embeds (the WaveNet-style hierarchy, f32 and int8) and the
+//! flat MLP (`--preset flat`, int8). One iteration
 //! generates 100 names from a fixed seed, so every iteration does the same work; the batched
 //! variant generates 100 names, name i from seed i, all at once (`generate_batch`).
 //! `BENCH_MODEL=path` adds that model file as `generate/file`.
@@ -62,6 +63,7 @@ fn bench(c: &mut Criterion) {
         ("bigram", bigram_file()),
         ("mlp-f32", include_bytes!("../../firmware/models/names-mlp-f32.mkmr").to_vec()),
         ("mlp-int8", include_bytes!("../../firmware/models/names-mlp-int8.mkmr").to_vec()),
+        ("flat-int8", include_bytes!("../../firmware/models/names-flat-int8.mkmr").to_vec()),
     ];
     // Any other model file, measured as `generate/file`: `BENCH_MODEL=run/model-int8.mkmr`.
     if let Ok(path) = std::env::var("BENCH_MODEL") {
