@@ -39,7 +39,8 @@
 //! ```
 //!
 //! RAM: [`Network::ram_bytes`] (four bytes per scratch word) plus a few hundred bytes of
-//! stack; the default MLP's integer model needs 576 bytes of scratch.
+//! stack; the default integer model (the WaveNet-style hierarchy) needs 2,004 bytes of
+//! scratch, 1,204 of them its streaming rings ([`stream`]); the flat MLP 576.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
