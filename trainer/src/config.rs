@@ -85,7 +85,7 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Optimisation steps.
     pub steps: usize,
-    /// Initial learning rate of SGD (the default MLP: 0.2, decayed x0.1 at 100k and 150k).
+    /// Initial learning rate of SGD (the presets: 0.2, falling on their schedule).
     pub lr: f64,
     /// Step decay: the learning rate is multiplied by `lr_decay` from each of these steps on
     /// (the default [100000, 150000] with 0.1: 0.1, then 0.01, then 0.001). Absolute steps, so

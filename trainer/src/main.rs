@@ -15,7 +15,7 @@ use trainer::commands::{self, Global};
     about = "Train makemore models (bigram, MLP) and export them for microcontrollers."
 )]
 #[command(long_about = "Train makemore models (bigram, MLP) and export them for microcontrollers.\n\n\
-With no subcommand: train the bigram and the default MLP on data/names.txt, print losses and \
+With no subcommand: train the bigram and the default model (the WaveNet-style MLP) on data/names.txt, print losses and \
 20 samples, and write checkpoints and model files under out/.")]
 struct Cli {
     #[command(subcommand)]
