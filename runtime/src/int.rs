@@ -581,7 +581,28 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
                         }
                     }
                 } else {
-                    stream::visit_input::<i16>(state, k, put);
+                    stream::visit_segments::<i16>(state, k, |at, seg| {
+                        // A pair of inputs is one word of the pair-major layout: copied as
+                        // words when the segment starts on a pair (even widths), else by value.
+                        let words = bytemuck::try_cast_slice::<i16, u32>(seg).ok().filter(|_| at % 2 == 0);
+                        match (words, bytemuck::try_cast_slice_mut::<i16, u32>(x_t)) {
+                            (Some(words), Ok(x_words)) => {
+                                for (m, &word) in words.iter().enumerate() {
+                                    if let Some(slot) = x_words.get_mut((at / 2 + m) * stride + lane) {
+                                        *slot = word;
+                                    }
+                                }
+                            }
+                            _ => {
+                                for (i, &v) in seg.iter().enumerate() {
+                                    let i = at + i;
+                                    if let Some(slot) = x_t.get_mut((i / 2 * stride + lane) * 2 + i % 2) {
+                                        *slot = v;
+                                    }
+                                }
+                            }
+                        }
+                    });
                 }
             }
             let x_t = x_t.get(..input.block).unwrap_or(&[]);

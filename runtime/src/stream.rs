@@ -258,6 +258,19 @@ pub(crate) fn visit_input<V: bytemuck::Pod>(state: &mut [u32], k: usize, mut f: 
     ring.merge * ring.width
 }
 
+/// [`visit_input`] a segment at a time: `f(i, values)` for each of the `n_merge` outputs the
+/// input gathers, `i` the index of its first value in the input.
+pub(crate) fn visit_segments<V: bytemuck::Pod>(state: &mut [u32], k: usize, mut f: impl FnMut(usize, &[V])) {
+    let Some((view, count, values)) = View::of::<V>(state) else { return };
+    let Some(ring) = k.checked_sub(1).filter(|&j| j < view.n).map(|j| view.ring(j)) else { return };
+    let (t, slots) = (*count as usize, ring.slots.max(1));
+    for j in 0..ring.merge {
+        let lag = (ring.merge - 1 - j) * ring.dilation;
+        let at = ring.offset + (t + slots - lag % slots) % slots * ring.width;
+        f(j * ring.width, values.get(at..at + ring.width).unwrap_or(&[]));
+    }
+}
+
 /// Where hidden layer `k`'s newest output (its ring's slot for the newest symbol) starts in
 /// `state` read as values of type `V` (geometry words included): names that have seen the
 /// same number of symbols have it at the same place.
