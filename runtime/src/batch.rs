@@ -5,10 +5,10 @@
 //! `generate_batch` with one RNG per name gives exactly the names `generate` gives with
 //! those RNGs (the tests check it).
 
-use crate::generation::symbol_id;
+use crate::generation::{check_name, symbol_id};
 use crate::network::{push_ctx, FirstLogits, Network};
 use crate::rng::Pcg32;
-use crate::sampler::{name_capacity, SampleConfig};
+use crate::sampler::SampleConfig;
 use crate::Error;
 
 /// Most names one batch can hold.
@@ -118,14 +118,7 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
     let sampler = net.sampler(cfg)?;
     let block = net.block_size();
     let vocab = net.vocab();
-    let need = name_capacity(cfg.max_len, vocab.widest_symbol());
-    if B < need {
-        return Err(Error::NameBufferTooSmall { need, have: B });
-    }
-    let prefix_len = crate::vocab::count_chars(prefix);
-    if prefix_len > cfg.max_len {
-        return Err(Error::PrefixTooLong { len: prefix_len, max: cfg.max_len });
-    }
+    let prefix_len = check_name::<N, B>(net, cfg, prefix)?;
     // A hierarchy streams: each name's state follows its context, a step computes one
     // output per layer for the whole batch.
     let streams = s.streams(net);

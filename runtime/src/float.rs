@@ -4,7 +4,7 @@
 
 use crate::format::{Header, Linear, Quant, Weights};
 use crate::kernels;
-use crate::network::{stage_sizes, weights_key, Network, Scratch};
+use crate::network::{stage_sizes, state_at, stream_batch_alone, weights_key, Network, Scratch};
 use crate::rng::Pcg32;
 use crate::sampler::{one_hot, top_k, SampleConfig};
 use crate::stream::{self, Stack};
@@ -277,42 +277,7 @@ impl<const STREAM: bool> Network for FloatNet<'_, '_, STREAM> {
         weights_key(self.weights)
     }
 
-    fn stream_words(&self) -> usize {
-        if STREAM {
-            stream::words::<f32>(self.header)
-        } else {
-            0
-        }
-    }
-
-    fn stream_init(&self, state: &mut [u32], work: &mut [u32]) {
-        if STREAM {
-            stream::init(self.header, self, state, bytemuck::cast_slice_mut(work));
-        }
-    }
-
-    fn stream_begin(&self, state: &mut [u32]) {
-        if STREAM {
-            stream::begin::<f32>(state);
-        }
-    }
-
-    fn stream_push(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32]) {
-        if STREAM {
-            stream::push(self, ctx, state, bytemuck::cast_slice_mut(work));
-        }
-    }
-
-    fn stream_logits(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], logits: &mut [u32]) {
-        let z: &[u32] = bytemuck::cast_slice(self.stream_forward(ctx, state, work));
-        for (dst, &z) in logits.iter_mut().zip(z) {
-            *dst = z;
-        }
-    }
-
-    fn stream_next(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], s: &FloatSampler, rng: &mut Pcg32) -> usize {
-        sample(self.stream_forward(ctx, state, work), s, rng)
-    }
+    stream::network_methods!(f32, FloatSampler);
 
     fn distribution(&self, ctx: &[u8], work: &mut [u32], s: &FloatSampler, probs: &mut [f64]) {
         distribution(self.forward(ctx, work), s, probs);
@@ -372,19 +337,9 @@ impl<const STREAM: bool> Network for FloatNet<'_, '_, STREAM> {
         let (h, w) = (self.header, self.weights);
         let per = self.stream_words();
         let Weights::Mlp { c, layers } = w else { return self.forward_batch(ctx, n, work) };
-        let state_at = |k: usize| slots.get(k).map(|&slot| usize::from(slot) * per);
-        // As the integer model's: one output slot per layer for all lanes, else each name
-        // streams alone and the logits come from the full batched pass.
-        let seen = |k: usize| state_at(k).and_then(|at| states.get(at..)).map_or(0, stream::seen);
-        if per == 0 || n == 0 || (1..n).any(|k| seen(k) != seen(0)) {
-            if push {
-                for (k, ids) in ctx.chunks_exact(h.block_size.max(1)).take(n).enumerate() {
-                    if let Some(state) = state_at(k).and_then(|at| states.get_mut(at..at + per)) {
-                        self.stream_push(ids, state, work);
-                    }
-                }
-            }
-            return self.forward_batch(ctx, n, work);
+        let state_at = |k: usize| state_at(slots, per, k);
+        if stream_batch_alone(self, ctx, n, states, slots, push, work) {
+            return;
         }
         let (n_even, n_odd) = self.stages;
         let work: &mut [f32] = bytemuck::cast_slice_mut(work);

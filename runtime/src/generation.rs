@@ -36,14 +36,7 @@ pub fn generate<N: Network + ?Sized, const B: usize>(
     let sampler = net.sampler(cfg)?;
     out.clear();
     let vocab = net.vocab();
-    let need = name_capacity(cfg.max_len, vocab.widest_symbol());
-    if B < need {
-        return Err(Error::NameBufferTooSmall { need, have: B });
-    }
-    let prefix_len = crate::vocab::count_chars(prefix);
-    if prefix_len > cfg.max_len {
-        return Err(Error::PrefixTooLong { len: prefix_len, max: cfg.max_len });
-    }
+    let prefix_len = check_name::<N, B>(net, cfg, prefix)?;
     scratch.ctx.fill(0);
     // A hierarchy streams: one output per layer per step, from rings of earlier outputs.
     let streams = scratch.streams(net);
@@ -110,6 +103,24 @@ pub fn next_distribution<N: Network + ?Sized>(
     }
     net.distribution(scratch.ctx, scratch.work, &sampler, probs);
     Ok(())
+}
+
+/// Checks that a name of `cfg.max_len` symbols fits `B` bytes and that `prefix` fits the
+/// name; returns the prefix's length in symbols ([`generate`] and `generate_batch`).
+pub(crate) fn check_name<N: Network + ?Sized, const B: usize>(
+    net: &N,
+    cfg: &SampleConfig,
+    prefix: &str,
+) -> Result<usize, Error> {
+    let need = name_capacity(cfg.max_len, net.vocab().widest_symbol());
+    if B < need {
+        return Err(Error::NameBufferTooSmall { need, have: B });
+    }
+    let prefix_len = crate::vocab::count_chars(prefix);
+    if prefix_len > cfg.max_len {
+        return Err(Error::PrefixTooLong { len: prefix_len, max: cfg.max_len });
+    }
+    Ok(prefix_len)
 }
 
 /// The id of a symbol of a user-supplied word or prefix.

@@ -6,7 +6,7 @@
 use crate::arch;
 use crate::format::{Header, Linear, ModelKind, Quant, Weights};
 use crate::int_kernels::{batch_stride, Logits, Tanh, LANES};
-use crate::network::{stage_sizes, weights_key, Network, Scratch};
+use crate::network::{stage_sizes, state_at, stream_batch_alone, weights_key, Network, Scratch};
 use crate::quant::{requant, sample_weights, Softmax, BIGRAM_SHIFT, EMBED_SHIFT};
 use crate::rng::Pcg32;
 use crate::sampler::{one_hot, top_k, SampleConfig};
@@ -299,42 +299,7 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
         weights_key(self.weights)
     }
 
-    fn stream_words(&self) -> usize {
-        if STREAM {
-            stream::words::<i16>(self.header)
-        } else {
-            0
-        }
-    }
-
-    fn stream_init(&self, state: &mut [u32], work: &mut [u32]) {
-        if STREAM {
-            stream::init(self.header, self, state, bytemuck::cast_slice_mut(work));
-        }
-    }
-
-    fn stream_begin(&self, state: &mut [u32]) {
-        if STREAM {
-            stream::begin::<i16>(state);
-        }
-    }
-
-    fn stream_push(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32]) {
-        if STREAM {
-            stream::push(self, ctx, state, bytemuck::cast_slice_mut(work));
-        }
-    }
-
-    fn stream_logits(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], logits: &mut [u32]) {
-        let z: &[u32] = bytemuck::cast_slice(self.stream_forward(ctx, state, work));
-        for (dst, &z) in logits.iter_mut().zip(z) {
-            *dst = z;
-        }
-    }
-
-    fn stream_next(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], s: &IntSampler, rng: &mut Pcg32) -> usize {
-        sample(self.stream_forward(ctx, state, work), s, rng)
-    }
+    stream::network_methods!(i16, IntSampler);
 
     fn distribution(&self, ctx: &[u8], work: &mut [u32], s: &IntSampler, probs: &mut [f64]) {
         distribution(self.forward(ctx, work), s, probs);
@@ -395,14 +360,7 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
         let (h, w) = (self.header, self.weights);
         let plan = BatchPlan::new(h, n);
         let stride = plan.stride;
-        let (table, rest) = split(work, plan.table.words());
-        let (even, rest) = split(rest, plan.even);
-        let (odd, rest) = split(rest, plan.odd);
-        let (logits, _) = split(rest, plan.logits);
-        let table: &[i32] = bytemuck::cast_slice(table);
-        let even: &mut [i16] = bytemuck::cast_slice_mut(even);
-        let odd: &mut [i16] = bytemuck::cast_slice_mut(odd);
-        let logits: &mut [i32] = bytemuck::cast_slice_mut(logits);
+        let (table, even, odd, logits) = plan.split(work);
         let block = h.block_size.max(1);
         let vocab = h.vocab.len();
         match w {
@@ -500,31 +458,13 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
         let (h, w) = (self.header, self.weights);
         let per = self.stream_words();
         let Weights::Mlp { layers, .. } = w else { return self.forward_batch(ctx, n, work) };
-        let state_at = |k: usize| slots.get(k).map(|&slot| usize::from(slot) * per);
-        // The lanes share one output slot per layer when their names have seen as many symbols
-        // (as in `generate_batch`); otherwise each name streams alone, and the logits come
-        // from the full batched pass.
-        let seen = |k: usize| state_at(k).and_then(|at| states.get(at..)).map_or(0, stream::seen);
-        if per == 0 || n == 0 || (1..n).any(|k| seen(k) != seen(0)) {
-            if push {
-                for (k, ids) in ctx.chunks_exact(h.block_size.max(1)).take(n).enumerate() {
-                    if let Some(state) = state_at(k).and_then(|at| states.get_mut(at..at + per)) {
-                        self.stream_push(ids, state, work);
-                    }
-                }
-            }
-            return self.forward_batch(ctx, n, work);
+        let state_at = |k: usize| state_at(slots, per, k);
+        if stream_batch_alone(self, ctx, n, states, slots, push, work) {
+            return;
         }
         let plan = BatchPlan::new(h, n);
         let stride = plan.stride;
-        let (table, rest) = split(work, plan.table.words());
-        let (even, rest) = split(rest, plan.even);
-        let (odd, rest) = split(rest, plan.odd);
-        let (logits, _) = split(rest, plan.logits);
-        let table: &[i32] = bytemuck::cast_slice(table);
-        let even: &mut [i16] = bytemuck::cast_slice_mut(even);
-        let odd: &mut [i16] = bytemuck::cast_slice_mut(odd);
-        let logits: &mut [i32] = bytemuck::cast_slice_mut(logits);
+        let (table, even, odd, logits) = plan.split(work);
         let (block, vocab, last) = (h.block_size.max(1), h.vocab.len(), layers.len().saturating_sub(1));
         // Without `push` only the last layer runs, on the outputs the states hold.
         for (k, layer) in layers.iter().enumerate().skip(if push { 0 } else { last }) {
@@ -758,6 +698,21 @@ impl BatchPlan {
         even = even.max(PairMajor::new(h, 0, table.lanes).block.div_ceil(2));
         let vocab = h.vocab.len();
         Self { stride, table, even, odd, logits: vocab.saturating_mul(stride), row: vocab }
+    }
+
+    /// `work`'s parts: the first layer's table, the even and odd layers' inputs, the logits.
+    #[allow(clippy::type_complexity)]
+    fn split<'w>(&self, work: &'w mut [u32]) -> (&'w [i32], &'w mut [i16], &'w mut [i16], &'w mut [i32]) {
+        let (table, rest) = split(work, self.table.words());
+        let (even, rest) = split(rest, self.even);
+        let (odd, rest) = split(rest, self.odd);
+        let (logits, _) = split(rest, self.logits);
+        (
+            bytemuck::cast_slice(table),
+            bytemuck::cast_slice_mut(even),
+            bytemuck::cast_slice_mut(odd),
+            bytemuck::cast_slice_mut(logits),
+        )
     }
 
     fn words(&self) -> usize {

@@ -173,6 +173,41 @@ pub(crate) fn stage_sizes(h: &Header) -> (usize, usize) {
     sizes
 }
 
+/// The start of lane `k`'s state in a batch's `states` (`per` words each; `slots[k]` is the
+/// lane's name).
+pub(crate) fn state_at(slots: &[u16], per: usize, k: usize) -> Option<usize> {
+    slots.get(k).map(|&slot| usize::from(slot) * per)
+}
+
+/// For [`Network::stream_batch`]: `true` when the lanes cannot share one output slot per
+/// layer (no streaming state, or names that have seen different numbers of symbols); then
+/// each name's state has taken its newest symbol alone (with `push`) and the logits come
+/// from the full batched pass, all done here.
+pub(crate) fn stream_batch_alone<N: Network + ?Sized>(
+    net: &N,
+    ctx: &[u8],
+    n: usize,
+    states: &mut [u32],
+    slots: &[u16],
+    push: bool,
+    work: &mut [u32],
+) -> bool {
+    let per = net.stream_words();
+    let seen = |k: usize| state_at(slots, per, k).and_then(|at| states.get(at..)).map_or(0, crate::stream::seen);
+    if per > 0 && n > 0 && (1..n).all(|k| seen(k) == seen(0)) {
+        return false;
+    }
+    if push {
+        for (k, ids) in ctx.chunks_exact(net.block_size().max(1)).take(n).enumerate() {
+            if let Some(state) = state_at(slots, per, k).and_then(|at| states.get_mut(at..at + per)) {
+                net.stream_push(ids, state, work);
+            }
+        }
+    }
+    net.forward_batch(ctx, n, work);
+    true
+}
+
 /// [`Network::model_key`] of a net reading `weights`: the address of the first tensor in the
 /// model bytes. While a model borrows them, no other model's tensors can start there.
 pub(crate) fn weights_key(weights: &Weights) -> usize {

@@ -305,3 +305,49 @@ fn copy<V: Copy>(dst: &mut [V], src: &[V]) {
         *d = v;
     }
 }
+
+/// The streaming methods of [`crate::Network`] for a net of this crate whose activations are
+/// `$v` and whose sampler is `$sampler`: the net implements [`Stack`], has a `STREAM` const
+/// parameter (without it, none of the streaming code is called, so none is linked), a
+/// `header` field, a `stream_forward(ctx, state, work)` giving the logits, and `sample`.
+macro_rules! network_methods {
+    ($v:ty, $sampler:ty) => {
+        fn stream_words(&self) -> usize {
+            if STREAM {
+                crate::stream::words::<$v>(self.header)
+            } else {
+                0
+            }
+        }
+
+        fn stream_init(&self, state: &mut [u32], work: &mut [u32]) {
+            if STREAM {
+                crate::stream::init(self.header, self, state, bytemuck::cast_slice_mut(work));
+            }
+        }
+
+        fn stream_begin(&self, state: &mut [u32]) {
+            if STREAM {
+                crate::stream::begin::<$v>(state);
+            }
+        }
+
+        fn stream_push(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32]) {
+            if STREAM {
+                crate::stream::push(self, ctx, state, bytemuck::cast_slice_mut(work));
+            }
+        }
+
+        fn stream_logits(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], logits: &mut [u32]) {
+            let z: &[u32] = bytemuck::cast_slice(self.stream_forward(ctx, state, work));
+            for (dst, &z) in logits.iter_mut().zip(z) {
+                *dst = z;
+            }
+        }
+
+        fn stream_next(&self, ctx: &[u8], state: &mut [u32], work: &mut [u32], s: &$sampler, rng: &mut Pcg32) -> usize {
+            sample(self.stream_forward(ctx, state, work), s, rng)
+        }
+    };
+}
+pub(crate) use network_methods;
