@@ -39,6 +39,8 @@ pub struct InspectReport {
     pub layers: Vec<[usize; 2]>,
     pub n_params: usize,
     pub ram_bytes: usize,
+    /// Of `ram_bytes`, the streaming rings of a WaveNet-style hierarchy (0 for an MLP).
+    pub stream_bytes: usize,
     pub tensors: Vec<TensorRow>,
     pub card: String,
 }
@@ -62,7 +64,16 @@ pub fn inspect(global: &Global, args: &InspectArgs) -> anyhow::Result<InspectRep
         h.n_embd,
         layers.join(" ")
     ));
-    say.line(format!("  {} params, {} bytes of RAM (scratch)", model.n_params(), model.ram_bytes()));
+    let stream_bytes = model.stream_words() * 4;
+    if stream_bytes > 0 {
+        say.line(format!(
+            "  {} params, {} bytes of RAM (scratch; {stream_bytes} of them the streaming rings of the hierarchy)",
+            model.n_params(),
+            model.ram_bytes()
+        ));
+    } else {
+        say.line(format!("  {} params, {} bytes of RAM (scratch)", model.n_params(), model.ram_bytes()));
+    }
     let mut tensors = vec![];
     for t in model.tensors() {
         let ms: Vec<i32> = (0..t.rows).filter_map(|r| t.multiplier(r)).collect();
@@ -98,6 +109,7 @@ pub fn inspect(global: &Global, args: &InspectArgs) -> anyhow::Result<InspectRep
         layers: h.layers.as_slice().iter().map(|l| [l.n_merge, l.n_out]).collect(),
         n_params: model.n_params(),
         ram_bytes: model.ram_bytes(),
+        stream_bytes,
         tensors,
         card: h.card.to_string(),
     })
