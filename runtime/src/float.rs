@@ -136,7 +136,7 @@ impl<const STREAM: bool> FloatNet<'_, '_, STREAM> {
     }
 }
 
-/// One embedding row and one position of a hidden layer, for [`Plan`]'s streaming.
+/// One embedding row and one position of a hidden layer, for streaming ([`crate::stream`]).
 impl<const STREAM: bool> Stack for FloatNet<'_, '_, STREAM> {
     type V = f32;
 
@@ -369,7 +369,11 @@ impl<const STREAM: bool> Network for FloatNet<'_, '_, STREAM> {
                         }
                     }
                 } else {
-                    stream::visit_input::<f32>(state, k, put);
+                    stream::visit_segments::<f32>(state, k, |at, seg| {
+                        for (i, &v) in seg.iter().enumerate() {
+                            put(at + i, v);
+                        }
+                    });
                 }
             }
             let x = x.get(..n_in * n).unwrap_or(&[]);

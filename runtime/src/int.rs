@@ -148,7 +148,7 @@ impl<const STREAM: bool> IntNet<'_, '_, STREAM> {
     }
 }
 
-/// One embedding row and one position of a hidden layer, for [`Plan`]'s streaming.
+/// One embedding row and one position of a hidden layer, for streaming ([`crate::stream`]).
 impl<const STREAM: bool> Stack for IntNet<'_, '_, STREAM> {
     type V = i16;
 
@@ -166,6 +166,19 @@ impl<const STREAM: bool> Stack for IntNet<'_, '_, STREAM> {
             }
         }
     }
+}
+
+/// The last layer for a batch: `logits[i * stride + lane] = requant(row i's sum)` from the
+/// pair-major inputs `x_t` (`forward_batch` and `stream_batch`).
+fn logits_batch(logits: &mut [i32], x_t: &[i16], stride: usize, n_in: usize, layer: &Linear) {
+    let m = words(layer.requant);
+    arch::linear_batch(x_t, stride, int8s(layer.w), n_in, words(layer.b), |i, lane0, sums| {
+        let m = m.get(i).map_or(0, i32_le);
+        let row = logits.get_mut(i * stride + lane0..).unwrap_or(&mut []);
+        for (z, &s) in row.iter_mut().zip(sums) {
+            *z = requant(s, m);
+        }
+    });
 }
 
 /// The embedding table of an MLP's weights (empty for a bigram).
@@ -427,13 +440,7 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
                     let input = PairMajor::new(h, k, stride);
                     let (w, b, m) = (int8s(layer.w), words(layer.b), words(layer.requant));
                     if k == last {
-                        arch::linear_batch(x, stride, w, input.n_in, b, |i, lane0, sums| {
-                            let m = m.get(i).map_or(0, i32_le);
-                            let row = logits.get_mut(i * stride + lane0..).unwrap_or(&mut []);
-                            for (z, &s) in row.iter_mut().zip(sums) {
-                                *z = requant(s, m);
-                            }
-                        });
+                        logits_batch(logits, x, stride, input.n_in, layer);
                         continue;
                     }
                     let next = PairMajor::new(h, k + 1, stride);
@@ -547,13 +554,7 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
             }
             let x_t = x_t.get(..input.block).unwrap_or(&[]);
             if k == last {
-                arch::linear_batch(x_t, stride, w8, input.n_in, b, |i, lane0, sums| {
-                    let m = m.get(i).map_or(0, i32_le);
-                    let row = logits.get_mut(i * stride + lane0..).unwrap_or(&mut []);
-                    for (z, &s) in row.iter_mut().zip(sums) {
-                        *z = requant(s, m);
-                    }
-                });
+                logits_batch(logits, x_t, stride, input.n_in, layer);
                 continue;
             }
             // The outputs into every name's ring: the same slot in each state.

@@ -36,6 +36,22 @@ struct Ring {
     dilation: usize,
 }
 
+impl Ring {
+    /// Where (in values) the output ending at symbol `t` lies.
+    fn slot(&self, t: usize) -> usize {
+        self.offset + t % self.slots.max(1) * self.width
+    }
+
+    /// Where the reader's input `j` (0 the oldest) for its output ending at symbol `t` lies:
+    /// the output `(merge - 1 - j) * dilation` symbols before `t` (`lag < slots`, so adding
+    /// `slots` keeps the index from going below 0).
+    fn input(&self, t: usize, j: usize) -> usize {
+        let slots = self.slots.max(1);
+        let lag = (self.merge - 1 - j) * self.dilation;
+        self.slot(t + slots - lag % slots)
+    }
+}
+
 /// Words of a name's state before its rings' geometry: the symbols seen, then `n | merge0
 /// << 16`, `block_size | n_embd << 16` and the number of values.
 const HEAD: usize = 4;
@@ -207,7 +223,7 @@ pub(crate) fn push<S: Stack>(net: &S, ctx: &[u8], state: &mut [u32], x: &mut [S:
             }
             Some(j) => gather(&view.ring(j), below, t, x),
         };
-        let at = t % ring.slots.max(1) * ring.width;
+        let at = ring.slot(t) - ring.offset;
         let Some(out) = here.get_mut(at..at + ring.width) else { return };
         net.hidden_one(k, x.get(..n_in).unwrap_or(&[]), out);
     }
@@ -221,7 +237,7 @@ pub(crate) fn top<'s, V: bytemuck::Pod>(state: &'s mut [u32], x: &'s mut [V]) ->
     let Some(ring) = view.n.checked_sub(1).map(|top| view.ring(top)) else { return &[] };
     let t = *count as usize;
     if ring.merge == 1 {
-        let at = ring.offset + t % ring.slots.max(1) * ring.width;
+        let at = ring.slot(t);
         return values.get(at..at + ring.width).unwrap_or(&[]);
     }
     let n = gather(&ring, values, t, x);
@@ -229,44 +245,22 @@ pub(crate) fn top<'s, V: bytemuck::Pod>(state: &'s mut [u32], x: &'s mut [V]) ->
 }
 
 /// Counts the newest symbol of a name's context as seen, before its layers are computed
-/// with [`visit_input`] and [`output_index`]; returns the newest `merge0` ids' start in a context of
-/// `block_size` (the first layer's input).
-pub(crate) fn advance(state: &mut [u32]) -> usize {
-    match View::of::<u8>(state) {
-        Some((view, count, _)) => {
-            *count = count.wrapping_add(1);
-            view.block_size.saturating_sub(view.merge0)
-        }
-        None => 0,
+/// with [`visit_segments`] and [`output_index`].
+pub(crate) fn advance(state: &mut [u32]) {
+    if let Some((_, count, _)) = View::of::<u8>(state) {
+        *count = count.wrapping_add(1);
     }
 }
 
 /// Layer `k`'s input for the newest output (`k >= 1`: from ring `k - 1`; `k` = the number of
-/// rings: the last layer's input), value by value: `f(i, v)` for input `i`; returns how many
-/// (0 for `k = 0`: the first layer reads the context's embeddings).
-pub(crate) fn visit_input<V: bytemuck::Pod>(state: &mut [u32], k: usize, mut f: impl FnMut(usize, V)) -> usize {
-    let Some((view, count, values)) = View::of::<V>(state) else { return 0 };
-    let Some(ring) = k.checked_sub(1).filter(|&j| j < view.n).map(|j| view.ring(j)) else { return 0 };
-    let (t, slots) = (*count as usize, ring.slots.max(1));
-    for j in 0..ring.merge {
-        let lag = (ring.merge - 1 - j) * ring.dilation;
-        let at = ring.offset + (t + slots - lag % slots) % slots * ring.width;
-        for (i, &v) in values.get(at..at + ring.width).unwrap_or(&[]).iter().enumerate() {
-            f(j * ring.width + i, v);
-        }
-    }
-    ring.merge * ring.width
-}
-
-/// [`visit_input`] a segment at a time: `f(i, values)` for each of the `n_merge` outputs the
-/// input gathers, `i` the index of its first value in the input.
+/// rings: the last layer's input) a segment at a time: `f(i, values)` for each of the
+/// `n_merge` outputs the input gathers, `i` the index of its first value in the input
+/// (nothing for `k = 0`: the first layer reads the context's embeddings).
 pub(crate) fn visit_segments<V: bytemuck::Pod>(state: &mut [u32], k: usize, mut f: impl FnMut(usize, &[V])) {
     let Some((view, count, values)) = View::of::<V>(state) else { return };
     let Some(ring) = k.checked_sub(1).filter(|&j| j < view.n).map(|j| view.ring(j)) else { return };
-    let (t, slots) = (*count as usize, ring.slots.max(1));
     for j in 0..ring.merge {
-        let lag = (ring.merge - 1 - j) * ring.dilation;
-        let at = ring.offset + (t + slots - lag % slots) % slots * ring.width;
+        let at = ring.input(*count as usize, j);
         f(j * ring.width, values.get(at..at + ring.width).unwrap_or(&[]));
     }
 }
@@ -278,7 +272,7 @@ pub(crate) fn output_index<V: bytemuck::Pod>(state: &mut [u32], k: usize) -> Opt
     let (view, count, _) = View::of::<V>(state)?;
     let ring = (k < view.n).then(|| view.ring(k))?;
     let head = (HEAD + RING * view.n) * 4 / core::mem::size_of::<V>().max(1);
-    Some(head + ring.offset + *count as usize % ring.slots.max(1) * ring.width)
+    Some(head + ring.slot(*count as usize))
 }
 
 /// Symbols `state` has seen since [`begin`].
@@ -289,11 +283,8 @@ pub(crate) fn seen(state: &[u32]) -> u32 {
 /// The inputs of the layer reading `ring` for the output ending at symbol `t`: its `merge`
 /// outputs `dilation` symbols apart, oldest first, into `x`; returns how many values.
 fn gather<V: bytemuck::Pod>(ring: &Ring, values: &[V], t: usize, x: &mut [V]) -> usize {
-    let slots = ring.slots.max(1);
     for (j, dst) in x.chunks_exact_mut(ring.width.max(1)).take(ring.merge).enumerate() {
-        // `lag < slots`, so adding `slots` keeps the index from going below 0.
-        let lag = (ring.merge - 1 - j) * ring.dilation;
-        let at = ring.offset + (t + slots - lag % slots) % slots * ring.width;
+        let at = ring.input(t, j);
         copy(dst, values.get(at..at + ring.width).unwrap_or(&[]));
     }
     ring.merge * ring.width
