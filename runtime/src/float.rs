@@ -352,28 +352,38 @@ impl<const STREAM: bool> Network for FloatNet<'_, '_, STREAM> {
             let (n_in, n_out) = (n_merge * h.stage(k).1, h.stage(k + 1).1);
             let (x, out) = if k % 2 == 0 { (&mut *even, &mut *odd) } else { (&mut *odd, &mut *even) };
             // Every name's input for the newest position, feature-major (see `forward_batch`).
-            for (lane, ids) in ctx.chunks_exact(block).take(n).enumerate() {
-                let Some(state) = state_at(lane).and_then(|at| states.get_mut(at..at + per)) else { continue };
-                let mut put = |i: usize, v: f32| {
-                    if let Some(slot) = x.get_mut(i * n + lane) {
-                        *slot = v;
+            if k == 0 {
+                for (lane, ids) in ctx.chunks_exact(block).take(n).enumerate() {
+                    if let Some(state) = state_at(lane).and_then(|at| states.get_mut(at..at + per)) {
+                        stream::advance(state);
                     }
-                };
-                if k == 0 {
-                    stream::advance(state);
                     let newest = ids.get(block.saturating_sub(n_merge)..).unwrap_or(&[]);
                     for (j, &id) in newest.iter().enumerate() {
                         let row = words(c).get(usize::from(id) * h.n_embd..).unwrap_or(&[]);
                         for (f, v) in row.iter().take(h.n_embd).enumerate() {
-                            put(j * h.n_embd + f, f32_le(v));
+                            if let Some(slot) = x.get_mut((j * h.n_embd + f) * n + lane) {
+                                *slot = f32_le(v);
+                            }
                         }
                     }
-                } else {
-                    stream::visit_segments::<f32>(state, k, |at, seg| {
-                        for (i, &v) in seg.iter().enumerate() {
-                            put(at + i, v);
+                }
+            } else if let Some(inputs) =
+                state_at(0).and_then(|s0| stream::Inputs::of::<f32>(states.get_mut(s0..s0 + per)?, k))
+            {
+                // Every lane's segments, at the same places in each name's state.
+                let values: &[f32] = bytemuck::cast_slice(states);
+                let width = inputs.width();
+                for (i0, at) in inputs.segments() {
+                    for lane in 0..n {
+                        let Some(src) = state_at(lane).and_then(|base| values.get(base + at..base + at + width)) else {
+                            continue;
+                        };
+                        for (i, &v) in src.iter().enumerate() {
+                            if let Some(slot) = x.get_mut((i0 + i) * n + lane) {
+                                *slot = v;
+                            }
                         }
-                    });
+                    }
                 }
             }
             let x = x.get(..n_in * n).unwrap_or(&[]);

@@ -5,7 +5,7 @@
 
 use crate::arch;
 use crate::format::{Header, Linear, ModelKind, Quant, Weights};
-use crate::int_kernels::{batch_stride, Logits, Tanh, LANES};
+use crate::int_kernels::{batch_stride, Logits, Tanh};
 use crate::network::{stage_sizes, state_at, stream_batch_alone, weights_key, Network, Scratch};
 use crate::quant::{requant, sample_weights, Softmax, BIGRAM_SHIFT, EMBED_SHIFT};
 use crate::rng::Pcg32;
@@ -163,6 +163,51 @@ impl<const STREAM: bool> Stack for IntNet<'_, '_, STREAM> {
         if let Weights::Mlp { layers, .. } = self.weights {
             if let Some(layer) = layers.get(k) {
                 arch::linear::<Tanh>(x, int8s(layer.w), words(layer.b), words(layer.requant), out);
+            }
+        }
+    }
+}
+
+/// Every lane's input segments ([`stream::Inputs`], the same places in every name's state)
+/// into the batch's pair-major input `x_t`: a pair of inputs is one word of the layout, so
+/// segments that start on a pair (even widths) are copied a word at a time.
+fn gather_batch(
+    inputs: &stream::Inputs,
+    states: &mut [u32],
+    n: usize,
+    state_at: &impl Fn(usize) -> Option<usize>,
+    x_t: &mut [i16],
+    stride: usize,
+) {
+    let width = inputs.width();
+    if width.is_multiple_of(2) && inputs.segments().all(|(_, at)| at.is_multiple_of(2)) {
+        if let Ok(x_words) = bytemuck::try_cast_slice_mut::<i16, u32>(x_t) {
+            for (i, at) in inputs.segments() {
+                let (i, at) = (i / 2, at / 2);
+                for lane in 0..n {
+                    let Some(src) = state_at(lane).and_then(|base| states.get(base + at..base + at + width / 2)) else {
+                        continue;
+                    };
+                    for (m, &word) in src.iter().enumerate() {
+                        if let Some(slot) = x_words.get_mut((i + m) * stride + lane) {
+                            *slot = word;
+                        }
+                    }
+                }
+            }
+            return;
+        }
+    }
+    let values: &[i16] = bytemuck::cast_slice(states);
+    for (i0, at) in inputs.segments() {
+        for lane in 0..n {
+            let Some(src) = state_at(lane).and_then(|base| values.get(base * 2 + at..base * 2 + at + width)) else {
+                continue;
+            };
+            for (i, &v) in src.iter().enumerate().map(|(i, v)| (i0 + i, v)) {
+                if let Some(slot) = x_t.get_mut((i / 2 * stride + lane) * 2 + i % 2) {
+                    *slot = v;
+                }
             }
         }
     }
@@ -447,8 +492,7 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
                     for t in 0..h.stage(k + 1).0 {
                         let x_t = x.get(t * input.block..(t + 1) * input.block).unwrap_or(&[]);
                         arch::linear_batch(x_t, stride, w, input.n_in, b, |i, lane0, sums| {
-                            let mut units = [0i16; LANES];
-                            arch::hidden_many(sums, &[m.get(i).copied().unwrap_or_default(); LANES], &mut units);
+                            let units = arch::hidden_lanes(sums, m.get(i).map_or(0, i32_le));
                             // Lane l's slot is two values after lane l - 1's.
                             let slots = out.get_mut(next.index(t, i, lane0)..).unwrap_or(&mut []);
                             for (o, &u) in slots.iter_mut().step_by(2).zip(&units) {
@@ -485,7 +529,8 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
                 }
             }
             let input = PairMajor::new(h, k, stride);
-            let x_t = if k % 2 == 0 { &mut *even } else { &mut *odd };
+            // The other buffer holds the outputs, a lane's together, on their way to the rings.
+            let (x_t, outs) = if k % 2 == 0 { (&mut *even, &mut *odd) } else { (&mut *odd, &mut *even) };
             let t0 = &plan.table;
             if k == 0 && t0.words() > 0 {
                 // The first layer from the table, a name at a time (see `forward_batch`).
@@ -511,46 +556,24 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
                 continue;
             }
             // Every name's input for the newest position, pair-major (see `PairMajor`).
-            for (lane, ids) in ctx.chunks_exact(block).take(n).enumerate() {
-                let Some(state) = state_at(lane).and_then(|at| states.get_mut(at..at + per)) else { continue };
-                let mut put = |i: usize, v: i16| {
-                    if let Some(slot) = x_t.get_mut((i / 2 * stride + lane) * 2 + i % 2) {
-                        *slot = v;
-                    }
-                };
-                if k == 0 {
-                    // The newest `n_merge` symbols' embeddings (no table: a wide first layer).
+            if k == 0 {
+                // The newest `n_merge` symbols' embeddings (no table: a wide first layer).
+                for (lane, ids) in ctx.chunks_exact(block).take(n).enumerate() {
                     let newest = ids.get(block.saturating_sub(input.n_merge)..).unwrap_or(&[]);
                     for (j, &id) in newest.iter().enumerate() {
                         let row = int8s(c_of(w)).get(usize::from(id) * h.n_embd..).unwrap_or(&[]);
                         for (f, &q) in row.iter().take(h.n_embd).enumerate() {
-                            put(j * h.n_embd + f, i16::from(q) << EMBED_SHIFT);
+                            let i = j * h.n_embd + f;
+                            if let Some(slot) = x_t.get_mut((i / 2 * stride + lane) * 2 + i % 2) {
+                                *slot = i16::from(q) << EMBED_SHIFT;
+                            }
                         }
                     }
-                } else {
-                    stream::visit_segments::<i16>(state, k, |at, seg| {
-                        // A pair of inputs is one word of the pair-major layout: copied as
-                        // words when the segment starts on a pair (even widths), else by value.
-                        let words = bytemuck::try_cast_slice::<i16, u32>(seg).ok().filter(|_| at % 2 == 0);
-                        match (words, bytemuck::try_cast_slice_mut::<i16, u32>(x_t)) {
-                            (Some(words), Ok(x_words)) => {
-                                for (m, &word) in words.iter().enumerate() {
-                                    if let Some(slot) = x_words.get_mut((at / 2 + m) * stride + lane) {
-                                        *slot = word;
-                                    }
-                                }
-                            }
-                            _ => {
-                                for (i, &v) in seg.iter().enumerate() {
-                                    let i = at + i;
-                                    if let Some(slot) = x_t.get_mut((i / 2 * stride + lane) * 2 + i % 2) {
-                                        *slot = v;
-                                    }
-                                }
-                            }
-                        }
-                    });
                 }
+            } else if let Some(inputs) =
+                state_at(0).and_then(|s0| stream::Inputs::of::<i16>(states.get_mut(s0..s0 + per)?, k))
+            {
+                gather_batch(&inputs, states, n, &state_at, x_t, stride);
             }
             let x_t = x_t.get(..input.block).unwrap_or(&[]);
             if k == last {
@@ -560,31 +583,43 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
             // The outputs into every name's ring: the same slot in each state.
             let at = state_at(0).and_then(|s0| stream::output_index::<i16>(states.get_mut(s0..s0 + per)?, k));
             let Some(at) = at else { continue };
-            let values: &mut [i16] = bytemuck::cast_slice_mut(states);
+            let n_out = b.len();
             arch::linear_batch(x_t, stride, w8, input.n_in, b, |i, lane0, sums| {
-                let mut units = [0i16; LANES];
-                arch::hidden_many(sums, &[m.get(i).copied().unwrap_or_default(); LANES], &mut units);
+                let units = arch::hidden_lanes(sums, m.get(i).map_or(0, i32_le));
                 for (l, &u) in units.iter().enumerate() {
-                    let Some(base) = state_at(lane0 + l).filter(|_| lane0 + l < n) else { continue };
-                    if let Some(o) = values.get_mut(base * 2 + at + i) {
+                    if let Some(o) = outs.get_mut((lane0 + l) * n_out + i) {
                         *o = u;
                     }
                 }
             });
+            let values: &mut [i16] = bytemuck::cast_slice_mut(states);
+            for (lane, src) in outs.chunks_exact(n_out.max(1)).take(n).enumerate() {
+                let Some(base) = state_at(lane) else { continue };
+                if let Some(dst) = values.get_mut(base * 2 + at..base * 2 + at + n_out) {
+                    dst.copy_from_slice(src);
+                }
+            }
         }
     }
 
     fn sample_batch(&self, work: &mut [u32], n: usize, k: usize, s: &IntSampler, rng: &mut Pcg32) -> usize {
-        let plan = BatchPlan::new(self.header, n);
-        let (_, rest) = split(work, plan.table.words() + plan.even + plan.odd);
-        let (logits, rest) = split(rest, plan.logits);
-        let (row, _) = split(rest, plan.row);
-        let (logits, row): (&[i32], &mut [i32]) = (bytemuck::cast_slice(logits), bytemuck::cast_slice_mut(row));
-        for (z, zs) in row.iter_mut().zip(logits.chunks_exact(plan.stride.max(1))) {
+        let stride = batch_stride(n);
+        let (logits, row) = logits_at_end(work, stride, self.header.vocab.len());
+        for (z, zs) in row.iter_mut().zip(logits.chunks_exact(stride.max(1))) {
             *z = zs.get(k).copied().unwrap_or(0);
         }
         sample(row, s, rng)
     }
+}
+
+/// The batch's logits (`[vocab][stride]`) and one name's row (`[vocab]`) at the end of
+/// `work`: where the sampler finds them from the batch's width alone, without the rest of
+/// the [`BatchPlan`] (the scratch gives every step the same `work`).
+fn logits_at_end(work: &mut [u32], stride: usize, vocab: usize) -> (&mut [i32], &mut [i32]) {
+    let logits = vocab.saturating_mul(stride);
+    let at = work.len().saturating_sub(logits.saturating_add(vocab));
+    let (logits, row) = split(work.get_mut(at..).unwrap_or(&mut []), logits);
+    (bytemuck::cast_slice_mut(logits), bytemuck::cast_slice_mut(row))
 }
 
 /// The batch path's layout of layer `k`'s input for a batch of `n` lanes ("pair-major"): one
@@ -697,23 +732,26 @@ impl BatchPlan {
         }
         // The table's build input: one position, `lanes` lanes.
         even = even.max(PairMajor::new(h, 0, table.lanes).block.div_ceil(2));
+        // A streaming step's outputs of a hidden layer, in the buffer its input is not in.
+        // (Sized for any hierarchy: whether it streams is not worth working out here.)
+        let outs = match h.stage(1).0 {
+            0 | 1 => 0,
+            _ => h.layers.as_slice().iter().map(|l| l.n_out).max().unwrap_or(0).saturating_mul(stride).div_ceil(2),
+        };
+        let (even, odd) = (even.max(outs), odd.max(outs));
         let vocab = h.vocab.len();
         Self { stride, table, even, odd, logits: vocab.saturating_mul(stride), row: vocab }
     }
 
-    /// `work`'s parts: the first layer's table, the even and odd layers' inputs, the logits.
+    /// `work`'s parts: the first layer's table, the even and odd layers' inputs, the logits
+    /// (at the end of `work`, see [`logits_at_end`]).
     #[allow(clippy::type_complexity)]
     fn split<'w>(&self, work: &'w mut [u32]) -> (&'w [i32], &'w mut [i16], &'w mut [i16], &'w mut [i32]) {
         let (table, rest) = split(work, self.table.words());
         let (even, rest) = split(rest, self.even);
         let (odd, rest) = split(rest, self.odd);
-        let (logits, _) = split(rest, self.logits);
-        (
-            bytemuck::cast_slice(table),
-            bytemuck::cast_slice_mut(even),
-            bytemuck::cast_slice_mut(odd),
-            bytemuck::cast_slice_mut(logits),
-        )
+        let (logits, _) = logits_at_end(rest, self.stride, self.row);
+        (bytemuck::cast_slice(table), bytemuck::cast_slice_mut(even), bytemuck::cast_slice_mut(odd), logits)
     }
 
     fn words(&self) -> usize {

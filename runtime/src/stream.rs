@@ -245,23 +245,45 @@ pub(crate) fn top<'s, V: bytemuck::Pod>(state: &'s mut [u32], x: &'s mut [V]) ->
 }
 
 /// Counts the newest symbol of a name's context as seen, before its layers are computed
-/// with [`visit_segments`] and [`output_index`].
+/// with [`Inputs`] and [`output_index`].
 pub(crate) fn advance(state: &mut [u32]) {
     if let Some((_, count, _)) = View::of::<u8>(state) {
         *count = count.wrapping_add(1);
     }
 }
 
-/// Layer `k`'s input for the newest output (`k >= 1`: from ring `k - 1`; `k` = the number of
-/// rings: the last layer's input) a segment at a time: `f(i, values)` for each of the
-/// `n_merge` outputs the input gathers, `i` the index of its first value in the input
-/// (nothing for `k = 0`: the first layer reads the context's embeddings).
-pub(crate) fn visit_segments<V: bytemuck::Pod>(state: &mut [u32], k: usize, mut f: impl FnMut(usize, &[V])) {
-    let Some((view, count, values)) = View::of::<V>(state) else { return };
-    let Some(ring) = k.checked_sub(1).filter(|&j| j < view.n).map(|j| view.ring(j)) else { return };
-    for j in 0..ring.merge {
-        let at = ring.input(*count as usize, j);
-        f(j * ring.width, values.get(at..at + ring.width).unwrap_or(&[]));
+/// Where layer `k`'s input for the newest output lies in a name's state (`k >= 1`: ring `k -
+/// 1`; `k` = the number of rings: the last layer's input): `n_merge` segments of `width`
+/// values, read from the state once. Names that have seen the same number of symbols have
+/// their segments at the same places, so a batch reads them from one name's state.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Inputs {
+    ring: Ring,
+    t: usize,
+    /// Values of type `V` before the values (the geometry words).
+    head: usize,
+}
+
+impl Inputs {
+    /// Layer `k`'s inputs in `state`, read as values of type `V`; `None` for `k = 0` (the
+    /// first layer reads the context's embeddings) or past the last layer.
+    pub(crate) fn of<V: bytemuck::Pod>(state: &mut [u32], k: usize) -> Option<Self> {
+        let (view, count, _) = View::of::<V>(state)?;
+        let ring = k.checked_sub(1).filter(|&j| j < view.n).map(|j| view.ring(j))?;
+        let head = (HEAD + RING * view.n) * 4 / core::mem::size_of::<V>().max(1);
+        Some(Self { ring, t: *count as usize, head })
+    }
+
+    /// Values per segment (the lower layer's `n_out`).
+    pub(crate) fn width(&self) -> usize {
+        self.ring.width
+    }
+
+    /// Each segment, oldest first: `(i, at)`, `i` the index of its first value in the
+    /// layer's input, `at` where it starts in the state read as values of type `V`
+    /// (geometry words included).
+    pub(crate) fn segments(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        (0..self.ring.merge).map(|j| (j * self.ring.width, self.head + self.ring.input(self.t, j)))
     }
 }
 

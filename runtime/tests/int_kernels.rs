@@ -166,6 +166,12 @@ proptest! {
     }
 
     #[test]
+    fn hidden_lanes_equals_hidden(acc in any::<[i32; 8]>(), m in 0..=i32::MAX, small in any::<bool>()) {
+        let acc = if small { acc.map(|a| a >> 12) } else { acc };
+        prop_assert_eq!(arch::hidden_lanes(&acc, m), acc.map(|a| hidden(a, m)));
+    }
+
+    #[test]
     fn fast_kernels_equal_the_reference(n_out in 0usize..40, n_in in 0usize..70, seed in any::<u64>()) {
         let (x, w, b, _) = layer(n_out, n_in, seed);
         let want = sums!(linear_ref, &x, &w, &b);

@@ -59,3 +59,15 @@ pub fn hidden_many(acc: &[i32], m: &[I32Le], out: &mut [i16]) {
         *o = crate::quant::hidden(a, crate::tensor::i32_le(m));
     }
 }
+
+/// [`crate::quant::hidden`] of a tile's sums for one row (one multiplier `m`): SSE2 on
+/// x86-64, SIMD128 on WebAssembly, one at a time elsewhere; the same values either way.
+#[inline(always)]
+pub fn hidden_lanes(acc: &[i32; int_kernels::LANES], m: i32) -> [i16; int_kernels::LANES] {
+    #[cfg(target_arch = "x86_64")]
+    return x86::hidden_lanes(acc, m);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return wasm::hidden_lanes(acc, m);
+    #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
+    acc.map(|a| crate::quant::hidden(a, m))
+}

@@ -105,23 +105,39 @@ pub fn hidden_many(acc: &[i32], m: &[I32Le], out: &mut [i16]) {
             let l = |i: usize| v.get(at + i).copied().unwrap_or(0);
             i32x4(l(0), l(1), l(2), l(3))
         };
-        let t = i16x8_narrow_i32x4(requant4(four(a, 0), four(&m, 0)), requant4(four(a, 4), four(&m, 4)));
-        let t = tanh8(t);
-        *o = [
-            i16x8_extract(t, 0),
-            i16x8_extract(t, 1),
-            i16x8_extract(t, 2),
-            i16x8_extract(t, 3),
-            i16x8_extract(t, 4),
-            i16x8_extract(t, 5),
-            i16x8_extract(t, 6),
-            i16x8_extract(t, 7),
-        ];
+        *o = hidden8(a, four(&m, 0), four(&m, 4));
     }
     let done = acc8.len().min(m8.len()).min(out8.len()) * 8;
     for ((&a, m), o) in acc.iter().zip(m).zip(out.iter_mut()).skip(done) {
         *o = quant::hidden(a, i32_le(m));
     }
+}
+
+/// [`quant::hidden`] of eight sums with one multiplier (a row's outputs for a tile of the
+/// batch).
+pub fn hidden_lanes(acc: &[i32; 8], m: i32) -> [i16; 8] {
+    let m = i32x4_splat(m);
+    hidden8(acc, m, m)
+}
+
+/// [`quant::hidden`] of eight sums, the multipliers of the first four in `m0`, of the last
+/// four in `m1`.
+#[inline(always)]
+fn hidden8(a: &[i32; 8], m0: v128, m1: v128) -> [i16; 8] {
+    let l = |i: usize| a.get(i).copied().unwrap_or(0);
+    let t =
+        i16x8_narrow_i32x4(requant4(i32x4(l(0), l(1), l(2), l(3)), m0), requant4(i32x4(l(4), l(5), l(6), l(7)), m1));
+    let t = tanh8(t);
+    [
+        i16x8_extract(t, 0),
+        i16x8_extract(t, 1),
+        i16x8_extract(t, 2),
+        i16x8_extract(t, 3),
+        i16x8_extract(t, 4),
+        i16x8_extract(t, 5),
+        i16x8_extract(t, 6),
+        i16x8_extract(t, 7),
+    ]
 }
 
 /// Lane `l` of eight i16 lanes.

@@ -19,6 +19,10 @@ use safe_arch::{
     unpack_high_i16_m128i, unpack_low_i16_m128i, unpack_low_i8_m128i,
 };
 
+/// Column pairs whose weights [`linear_batch`] expands once per group (layers with up to
+/// twice as many inputs); wider layers expand them again for every tile.
+const MAX_PAIRS: usize = 64;
+
 /// [`int_kernels::linear_batch`](crate::int_kernels::linear_batch) on SSE2, same arguments.
 pub fn linear_batch(
     x_t: &[i16],
@@ -30,24 +34,28 @@ pub fn linear_batch(
 ) {
     let n_out = b.len();
     let (quads, rest) = (n_out / 4, n_out % 4);
+    // A group's weights as `pmaddwd` multiplies them, expanded once and read by every tile
+    // (a buffer for the whole layer: zeroing it is not free).
+    let mut splat = [[set_splat_i32_m128i(0); 4]; MAX_PAIRS];
     for q in 0..quads {
         let g = w.get(q * 4 * n_in..(q + 1) * 4 * n_in).unwrap_or(&[]);
-        group::<4>(x_t, stride, g, n_in, b.get(q * 4..).unwrap_or(&[]), |r, l, s| emit(q * 4 + r, l, s));
+        group::<4>(x_t, stride, g, n_in, b.get(q * 4..).unwrap_or(&[]), &mut splat, |r, l, s| emit(q * 4 + r, l, s));
     }
     let mut first = quads * 4;
     if rest >= 2 {
         let g = w.get(first * n_in..(first + 2) * n_in).unwrap_or(&[]);
-        group::<2>(x_t, stride, g, n_in, b.get(first..).unwrap_or(&[]), |r, l, s| emit(first + r, l, s));
+        group::<2>(x_t, stride, g, n_in, b.get(first..).unwrap_or(&[]), &mut splat, |r, l, s| emit(first + r, l, s));
         first += 2;
     }
     if rest % 2 == 1 {
         let g = w.get(first * n_in..(first + 1) * n_in).unwrap_or(&[]);
-        group::<1>(x_t, stride, g, n_in, b.get(first..).unwrap_or(&[]), |r, l, s| emit(first + r, l, s));
+        group::<1>(x_t, stride, g, n_in, b.get(first..).unwrap_or(&[]), &mut splat, |r, l, s| emit(first + r, l, s));
     }
 }
 
 /// One group of `R` rows (weights `w` in the row-quad layout) over every tile of the batch:
-/// `R x 8` sums in eight registers or fewer while the inputs stream.
+/// `R x 8` sums in eight registers or fewer while the inputs stream. The weights are
+/// expanded into `splat` first when the layer has at most [`MAX_PAIRS`] column pairs.
 #[inline(always)]
 fn group<const R: usize>(
     x_t: &[i16],
@@ -55,31 +63,66 @@ fn group<const R: usize>(
     w: &[i8],
     n_in: usize,
     b: &[I32Le],
+    splat: &mut [[m128i; 4]; MAX_PAIRS],
     mut emit: impl FnMut(usize, usize, &[i32; LANES]),
 ) {
     let pairs = n_in.div_ceil(2);
     let bias: [m128i; R] = core::array::from_fn(|r| set_splat_i32_m128i(b.get(r).map_or(0, i32_le)));
+    let expanded = splat.get_mut(..pairs).filter(|_| stride / LANES >= 2);
+    let Some(expanded) = expanded else {
+        // Too wide to expand: the weights of each column pair again for every tile.
+        for lane0 in (0..stride / LANES).map(|t| t * LANES) {
+            let mut acc = bias.map(|v| [v, v]);
+            for c in 0..pairs {
+                let Some(x) = x_t.get((c * stride + lane0) * 2..).and_then(|x| x.first_chunk::<{ 2 * LANES }>()) else {
+                    break;
+                };
+                mac::<R>(&mut acc, x, &splats::<R>(w, n_in, c));
+            }
+            emit_tile(acc, lane0, &mut emit);
+        }
+        return;
+    };
+    for (c, s) in expanded.iter_mut().enumerate() {
+        for (s, v) in s.iter_mut().zip(splats::<R>(w, n_in, c)) {
+            *s = v;
+        }
+    }
+    let expanded = &*expanded;
     for lane0 in (0..stride / LANES).map(|t| t * LANES) {
         let mut acc = bias.map(|v| [v, v]);
-        for c in 0..pairs {
-            let Some(x) = x_t.get((c * stride + lane0) * 2..).and_then(|x| x.first_chunk::<{ 2 * LANES }>()) else {
-                break;
-            };
-            let (lo, hi) = x.split_at(LANES);
-            let x0 = m128i::from(lo.first_chunk::<8>().copied().unwrap_or_default());
-            let x1 = m128i::from(hi.first_chunk::<8>().copied().unwrap_or_default());
-            let ws = splats::<R>(w, n_in, c);
-            for (a, w) in acc.iter_mut().zip(ws) {
-                a[0] = add_i32_m128i(a[0], mul_i16_horizontal_add_m128i(x0, w));
-                a[1] = add_i32_m128i(a[1], mul_i16_horizontal_add_m128i(x1, w));
-            }
+        // Column pair c of the tile: `2 * LANES` values at `(c * stride + lane0) * 2`.
+        let columns = x_t.get(lane0 * 2..).unwrap_or(&[]).chunks(2 * stride.max(1));
+        for (x, ws) in columns.zip(expanded) {
+            let Some(x) = x.first_chunk::<{ 2 * LANES }>() else { break };
+            let Some(ws) = ws.first_chunk::<R>() else { break };
+            mac::<R>(&mut acc, x, ws);
         }
-        for (r, [lo, hi]) in acc.into_iter().enumerate() {
-            let (lo, hi): ([i32; 4], [i32; 4]) = (lo.into(), hi.into());
-            let sums: [i32; LANES] =
-                core::array::from_fn(|l| if l < 4 { lo.get(l) } else { hi.get(l - 4) }.copied().unwrap_or(0));
-            emit(r, lane0, &sums);
-        }
+        emit_tile(acc, lane0, &mut emit);
+    }
+}
+
+/// One column pair of a tile: `acc[r] += x * ws[r]` by `pmaddwd`, the tile's eight lanes in
+/// two vectors (`x`: lane l's pair at `2l`).
+#[inline(always)]
+fn mac<const R: usize>(acc: &mut [[m128i; 2]; R], x: &[i16; 2 * LANES], ws: &[m128i; R]) {
+    let (lo, hi) = x.split_at(LANES);
+    let x0 = m128i::from(lo.first_chunk::<8>().copied().unwrap_or_default());
+    let x1 = m128i::from(hi.first_chunk::<8>().copied().unwrap_or_default());
+    for (a, &w) in acc.iter_mut().zip(ws) {
+        a[0] = add_i32_m128i(a[0], mul_i16_horizontal_add_m128i(x0, w));
+        a[1] = add_i32_m128i(a[1], mul_i16_horizontal_add_m128i(x1, w));
+    }
+}
+
+/// A tile's sums, row by row, to `emit`.
+#[inline(always)]
+fn emit_tile<const R: usize>(acc: [[m128i; 2]; R], lane0: usize, emit: &mut impl FnMut(usize, usize, &[i32; LANES])) {
+    for (r, [lo, hi]) in acc.into_iter().enumerate() {
+        let (lo, hi): ([i32; 4], [i32; 4]) = (lo.into(), hi.into());
+        let sums: [i32; LANES] =
+            core::array::from_fn(|l| if l < 4 { lo.get(l) } else { hi.get(l - 4) }.copied().unwrap_or(0));
+        emit(r, lane0, &sums);
     }
 }
 
@@ -114,15 +157,28 @@ pub fn hidden_many(acc: &[i32], m: &[I32Le], out: &mut [i16]) {
     let (m8, _) = m.as_chunks::<8>();
     let (out8, _) = out.as_chunks_mut::<8>();
     for ((a, m), o) in acc8.iter().zip(m8).zip(out8.iter_mut()) {
-        let m: [i32; 8] = m.map(|w| i32_le(&w));
-        let ([a0, a1], [m0, m1]): ([[i32; 4]; 2], [[i32; 4]; 2]) = (bytemuck::cast(*a), bytemuck::cast(m));
-        let t = pack_i32_to_i16_m128i(requant4(a0.into(), m0.into()), requant4(a1.into(), m1.into()));
-        *o = tanh8(t).into();
+        let [m0, m1]: [[i32; 4]; 2] = bytemuck::cast(m.map(|w| i32_le(&w)));
+        *o = hidden8(a, m0.into(), m1.into());
     }
     let done = acc8.len().min(m8.len()).min(out8.len()) * 8;
     for ((&a, m), o) in acc.iter().zip(m).zip(out.iter_mut()).skip(done) {
         *o = quant::hidden(a, i32_le(m));
     }
+}
+
+/// [`quant::hidden`] of eight sums with one multiplier (a row's outputs for a tile of the
+/// batch).
+pub fn hidden_lanes(acc: &[i32; 8], m: i32) -> [i16; 8] {
+    let m = set_splat_i32_m128i(m);
+    hidden8(acc, m, m)
+}
+
+/// [`quant::hidden`] of eight sums, the multipliers of the first four in `m0`, of the last
+/// four in `m1`.
+#[inline(always)]
+fn hidden8(acc: &[i32; 8], m0: m128i, m1: m128i) -> [i16; 8] {
+    let [a0, a1]: [[i32; 4]; 2] = bytemuck::cast(*acc);
+    tanh8(pack_i32_to_i16_m128i(requant4(a0.into(), m0), requant4(a1.into(), m1))).into()
 }
 
 /// [`quant::requant`] of four lanes (`m` in `[0, 2^31)`). `pmuludq` multiplies unsigned, and
