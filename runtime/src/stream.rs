@@ -26,7 +26,8 @@ struct Ring {
     pad: usize,
     /// Where its slots start, in values.
     offset: usize,
-    /// Outputs kept (one per symbol: the output ending at symbol `t` lies in slot `t % slots`).
+    /// Outputs kept (one per symbol: the output ending at symbol `t` lies in slot `-t mod
+    /// slots`, the newest output before the older ones, see [`Ring::contiguous`]).
     slots: usize,
     /// Values per output (the layer's `n_out`).
     width: usize,
@@ -39,16 +40,35 @@ struct Ring {
 impl Ring {
     /// Where (in values) the output ending at symbol `t` lies.
     fn slot(&self, t: usize) -> usize {
-        self.offset + t % self.slots.max(1) * self.width
+        self.at(t % self.slots.max(1))
     }
 
-    /// Where the reader's input `j` (0 the oldest) for its output ending at symbol `t` lies:
-    /// the output `(merge - 1 - j) * dilation` symbols before `t` (`lag < slots`, so adding
-    /// `slots` keeps the index from going below 0).
-    fn input(&self, t: usize, j: usize) -> usize {
-        let slots = self.slots.max(1);
+    /// Where the output ending at a symbol `t` with `t mod slots = r` lies (the slots count
+    /// down).
+    fn at(&self, r: usize) -> usize {
+        self.offset + (if r == 0 { 0 } else { self.slots - r }) * self.width
+    }
+
+    /// Where the reader's input `j` (0 the oldest) for its output ending at a symbol `t`
+    /// with `t mod slots = i` lies: the output `(merge - 1 - j) * dilation` symbols before
+    /// `t`. (`i` computed once per ring and step: the Cortex-M0 divides in software.) `lag <
+    /// slots`, so `i - lag` wraps at most once.
+    fn input_at(&self, i: usize, j: usize) -> usize {
         let lag = (self.merge - 1 - j) * self.dilation;
-        self.slot(t + slots - lag % slots)
+        self.at(if i >= lag { i - lag } else { i + self.slots - lag })
+    }
+
+    /// The reader's whole input for its output ending at symbol `t` when it lies in one piece
+    /// (oldest first), so the layer reads it in place. With merges of two, the ring keeps
+    /// `D + 1` outputs and the one `D` symbols back lies in the slot before the newest (the
+    /// slots count down), so it does except when the newest is in the first slot: one step
+    /// in `D + 1` copies its input.
+    fn contiguous(&self, t: usize) -> Option<core::ops::Range<usize>> {
+        let i = t % self.slots.max(1);
+        let start = self.input_at(i, 0);
+        (1..self.merge)
+            .all(|j| self.input_at(i, j) == start + j * self.width)
+            .then(|| start..start + self.merge * self.width)
     }
 }
 
@@ -214,33 +234,38 @@ pub(crate) fn push<S: Stack>(net: &S, ctx: &[u8], state: &mut [u32], x: &mut [S:
     for k in 0..view.n {
         let ring = view.ring(k);
         let (below, here) = values.split_at_mut(ring.offset);
-        let n_in = match k.checked_sub(1) {
+        let input = match k.checked_sub(1) {
             None => {
                 for (slot, &id) in x.chunks_exact_mut(view.n_embd.max(1)).zip(newest) {
                     net.embed_one(id, slot);
                 }
-                view.merge0 * view.n_embd
+                x.get(..view.merge0 * view.n_embd).unwrap_or(&[])
             }
-            Some(j) => gather(&view.ring(j), below, t, x),
+            Some(j) => input(&view.ring(j), below, t, x),
         };
         let at = ring.slot(t) - ring.offset;
         let Some(out) = here.get_mut(at..at + ring.width) else { return };
-        net.hidden_one(k, x.get(..n_in).unwrap_or(&[]), out);
+        net.hidden_one(k, input, out);
     }
 }
 
-/// The last layer's input for the newest symbol: the top ring's newest output itself when
-/// the last layer reads one position (no copy), else its inputs gathered into `x`.
+/// The last layer's input for the newest symbol (see [`input`]).
 #[inline(never)] // its locals in a frame of their own, not in every caller's
 pub(crate) fn top<'s, V: bytemuck::Pod>(state: &'s mut [u32], x: &'s mut [V]) -> &'s [V] {
     let Some((view, count, values)) = View::of::<V>(state) else { return &[] };
     let Some(ring) = view.n.checked_sub(1).map(|top| view.ring(top)) else { return &[] };
-    let t = *count as usize;
-    if ring.merge == 1 {
-        let at = ring.slot(t);
-        return values.get(at..at + ring.width).unwrap_or(&[]);
+    input(&ring, values, *count as usize, x)
+}
+
+/// The input of the layer reading `ring` for its output ending at symbol `t`: read in place
+/// where it lies in one piece on a word boundary ([`Ring::contiguous`]; the kernels read
+/// words), else gathered into `x`.
+fn input<'a, V: bytemuck::Pod>(ring: &Ring, values: &'a [V], t: usize, x: &'a mut [V]) -> &'a [V] {
+    let piece = ring.contiguous(t).and_then(|r| values.get(r));
+    if let Some(piece) = piece.filter(|p| bytemuck::try_cast_slice::<V, u32>(p).is_ok()) {
+        return piece;
     }
-    let n = gather(&ring, values, t, x);
+    let n = gather(ring, values, t, x);
     x.get(..n).unwrap_or(&[])
 }
 
@@ -283,7 +308,8 @@ impl Inputs {
     /// layer's input, `at` where it starts in the state read as values of type `V`
     /// (geometry words included).
     pub(crate) fn segments(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        (0..self.ring.merge).map(|j| (j * self.ring.width, self.head + self.ring.input(self.t, j)))
+        let i = self.t % self.ring.slots.max(1);
+        (0..self.ring.merge).map(move |j| (j * self.ring.width, self.head + self.ring.input_at(i, j)))
     }
 }
 
@@ -305,8 +331,9 @@ pub(crate) fn seen(state: &[u32]) -> u32 {
 /// The inputs of the layer reading `ring` for the output ending at symbol `t`: its `merge`
 /// outputs `dilation` symbols apart, oldest first, into `x`; returns how many values.
 fn gather<V: bytemuck::Pod>(ring: &Ring, values: &[V], t: usize, x: &mut [V]) -> usize {
+    let i = t % ring.slots.max(1);
     for (j, dst) in x.chunks_exact_mut(ring.width.max(1)).take(ring.merge).enumerate() {
-        let at = ring.input(t, j);
+        let at = ring.input_at(i, j);
         copy(dst, values.get(at..at + ring.width).unwrap_or(&[]));
     }
     ring.merge * ring.width
