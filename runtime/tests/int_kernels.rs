@@ -150,6 +150,12 @@ proptest! {
     }
 
     #[test]
+    fn requant_wide_is_the_rounded_high_word(acc in any::<i32>(), m in any::<i32>()) {
+        // The form off Arm (high word plus the low word's top bit) against the definition.
+        prop_assert_eq!(requant_wide(acc, m), ((i64::from(acc) * i64::from(m) + (1 << 31)) >> 32) as i32);
+    }
+
+    #[test]
     fn requant_halves_equals_requant_wide(acc in any::<i32>(), m in 0..=i32::MAX) {
         prop_assert_eq!(requant_halves(acc, m), requant_wide(acc, m));
     }
