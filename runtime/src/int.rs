@@ -173,7 +173,7 @@ impl<const STREAM: bool> Stack for IntNet<'_, '_, STREAM> {
 /// segments that start on a pair (even widths) are copied a word at a time.
 fn gather_batch(
     inputs: &stream::Inputs,
-    states: &mut [u32],
+    states: &[u32],
     n: usize,
     state_at: &impl Fn(usize) -> Option<usize>,
     x_t: &mut [i16],

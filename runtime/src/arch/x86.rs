@@ -55,7 +55,8 @@ pub fn linear_batch(
 
 /// One group of `R` rows (weights `w` in the row-quad layout) over every tile of the batch:
 /// `R x 8` sums in eight registers or fewer while the inputs stream. The weights are
-/// expanded into `splat` first when the layer has at most [`MAX_PAIRS`] column pairs.
+/// expanded into `splat` first when the layer has at most [`MAX_PAIRS`] column pairs and
+/// the batch more than one tile.
 #[inline(always)]
 fn group<const R: usize>(
     x_t: &[i16],
@@ -70,7 +71,8 @@ fn group<const R: usize>(
     let bias: [m128i; R] = core::array::from_fn(|r| set_splat_i32_m128i(b.get(r).map_or(0, i32_le)));
     let expanded = splat.get_mut(..pairs).filter(|_| stride / LANES >= 2);
     let Some(expanded) = expanded else {
-        // Too wide to expand: the weights of each column pair again for every tile.
+        // Too wide to expand, or one tile (nothing to share): the weights of each column
+        // pair again for every tile.
         for lane0 in (0..stride / LANES).map(|t| t * LANES) {
             let mut acc = bias.map(|v| [v, v]);
             for c in 0..pairs {
