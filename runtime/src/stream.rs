@@ -194,6 +194,12 @@ impl<'s> View<'s> {
         Some((view, count, values))
     }
 
+    /// Values of type `V` the geometry words take at the start of the state (what indices
+    /// into the state read as values skip).
+    fn head<V>(&self) -> usize {
+        (HEAD + RING * self.n) * 4 / core::mem::size_of::<V>().max(1)
+    }
+
     /// Ring `k`'s geometry.
     fn ring(&self, k: usize) -> Ring {
         let w = |i: usize| self.rings.get(RING * k + i).copied().unwrap_or(0);
@@ -295,7 +301,7 @@ impl Inputs {
     pub(crate) fn of<V: bytemuck::Pod>(state: &mut [u32], k: usize) -> Option<Self> {
         let (view, count, _) = View::of::<V>(state)?;
         let ring = k.checked_sub(1).filter(|&j| j < view.n).map(|j| view.ring(j))?;
-        let head = (HEAD + RING * view.n) * 4 / core::mem::size_of::<V>().max(1);
+        let head = view.head::<V>();
         Some(Self { ring, t: *count as usize, head })
     }
 
@@ -319,7 +325,7 @@ impl Inputs {
 pub(crate) fn output_index<V: bytemuck::Pod>(state: &mut [u32], k: usize) -> Option<usize> {
     let (view, count, _) = View::of::<V>(state)?;
     let ring = (k < view.n).then(|| view.ring(k))?;
-    let head = (HEAD + RING * view.n) * 4 / core::mem::size_of::<V>().max(1);
+    let head = view.head::<V>();
     Some(head + ring.slot(*count as usize))
 }
 

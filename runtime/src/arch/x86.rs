@@ -34,29 +34,36 @@ pub fn linear_batch(
 ) {
     let n_out = b.len();
     let (quads, rest) = (n_out / 4, n_out % 4);
-    // A group's weights as `pmaddwd` multiplies them, expanded once and read by every tile
-    // (a buffer for the whole layer: zeroing it is not free).
-    let mut splat = [[set_splat_i32_m128i(0); 4]; MAX_PAIRS];
+    // A group's weights as `pmaddwd` multiplies them, expanded once and read by every tile:
+    // when the layer is narrow enough and the batch has more than one tile to share them
+    // (one buffer for the whole layer, made only then: zeroing it is not free).
+    let expand = n_in.div_ceil(2) <= MAX_PAIRS && stride / LANES >= 2;
+    let mut splat = expand.then(|| [[set_splat_i32_m128i(0); 4]; MAX_PAIRS]);
     for q in 0..quads {
         let g = w.get(q * 4 * n_in..(q + 1) * 4 * n_in).unwrap_or(&[]);
-        group::<4>(x_t, stride, g, n_in, b.get(q * 4..).unwrap_or(&[]), &mut splat, |r, l, s| emit(q * 4 + r, l, s));
+        group::<4>(x_t, stride, g, n_in, b.get(q * 4..).unwrap_or(&[]), splat.as_mut(), |r, l, s| {
+            emit(q * 4 + r, l, s)
+        });
     }
     let mut first = quads * 4;
     if rest >= 2 {
         let g = w.get(first * n_in..(first + 2) * n_in).unwrap_or(&[]);
-        group::<2>(x_t, stride, g, n_in, b.get(first..).unwrap_or(&[]), &mut splat, |r, l, s| emit(first + r, l, s));
+        group::<2>(x_t, stride, g, n_in, b.get(first..).unwrap_or(&[]), splat.as_mut(), |r, l, s| {
+            emit(first + r, l, s)
+        });
         first += 2;
     }
     if rest % 2 == 1 {
         let g = w.get(first * n_in..(first + 1) * n_in).unwrap_or(&[]);
-        group::<1>(x_t, stride, g, n_in, b.get(first..).unwrap_or(&[]), &mut splat, |r, l, s| emit(first + r, l, s));
+        group::<1>(x_t, stride, g, n_in, b.get(first..).unwrap_or(&[]), splat.as_mut(), |r, l, s| {
+            emit(first + r, l, s)
+        });
     }
 }
 
 /// One group of `R` rows (weights `w` in the row-quad layout) over every tile of the batch:
 /// `R x 8` sums in eight registers or fewer while the inputs stream. The weights are
-/// expanded into `splat` first when the layer has at most [`MAX_PAIRS`] column pairs and
-/// the batch more than one tile.
+/// expanded into `splat` first when [`linear_batch`] lends one.
 #[inline(always)]
 fn group<const R: usize>(
     x_t: &[i16],
@@ -64,13 +71,12 @@ fn group<const R: usize>(
     w: &[i8],
     n_in: usize,
     b: &[I32Le],
-    splat: &mut [[m128i; 4]; MAX_PAIRS],
+    splat: Option<&mut [[m128i; 4]; MAX_PAIRS]>,
     mut emit: impl FnMut(usize, usize, &[i32; LANES]),
 ) {
     let pairs = n_in.div_ceil(2);
     let bias: [m128i; R] = core::array::from_fn(|r| set_splat_i32_m128i(b.get(r).map_or(0, i32_le)));
-    let expanded = splat.get_mut(..pairs).filter(|_| stride / LANES >= 2);
-    let Some(expanded) = expanded else {
+    let Some(expanded) = splat.and_then(|s| s.get_mut(..pairs)) else {
         // Too wide to expand, or one tile (nothing to share): the weights of each column
         // pair again for every tile.
         for lane0 in (0..stride / LANES).map(|t| t * LANES) {
