@@ -28,8 +28,8 @@ struct Aligned([u8; 1536]);
 mod tests {
     use super::expected::*;
     use super::{model, Aligned};
-    use runtime::arch::{dsp, thumb1};
-    use runtime::int_kernels::{linear_dsp, linear_quads, linear_ref, Sum};
+    use runtime::arch::{dsp, riscv, thumb1};
+    use runtime::int_kernels::{linear_dsp, linear_octets, linear_quads, linear_ref, Sum};
     use runtime::{
         generate, kernels, nll, quant, DecodeError, Model, Network, Pcg32, SampleConfig, Scratch, ScratchBuf, Stop,
         Temperature, MAX_LEN,
@@ -168,7 +168,7 @@ mod tests {
         #[repr(C, align(4))]
         struct Words([i8; 31 * 13]);
         let mut rng = Pcg32::from_seed(21);
-        for n_out in [1usize, 2, 3, 4, 7, 13] {
+        for n_out in [1usize, 2, 3, 4, 7, 8, 9, 13] {
             for n_in in [1usize, 2, 3, 5, 8, 30, 31] {
                 if n_out * n_in > 31 * 13 {
                     continue;
@@ -187,12 +187,14 @@ mod tests {
                     core::array::from_fn(|_| ((rng.next_u32() % 2_000_001) as i32 - 1_000_000).to_le_bytes());
                 let m = [[0u8; 4]; 13];
                 let (x, w, b, m) = (&x.0[..n_in], &w.0[..n_out * n_in], &b[..n_out], &m[..n_out]);
-                let (mut want, mut dsp, mut quads) = ([0i32; 13], [0i32; 13], [0i32; 13]);
+                let (mut want, mut dsp, mut quads, mut octets) = ([0i32; 13], [0i32; 13], [0i32; 13], [0i32; 13]);
                 linear_ref::<Sum>(x, w, b, m, &mut want[..n_out]);
                 linear_dsp::<Sum>(x, w, b, m, &mut dsp[..n_out]);
                 linear_quads::<Sum>(x, w, b, m, &mut quads[..n_out]);
+                linear_octets::<Sum>(x, w, b, m, &mut octets[..n_out]);
                 defmt::assert_eq!(dsp, want, "dsp {}x{}", n_out, n_in);
                 defmt::assert_eq!(quads, want, "quads {}x{}", n_out, n_in);
+                defmt::assert_eq!(octets, want, "octets {}x{}", n_out, n_in);
             }
         }
     }
@@ -217,6 +219,41 @@ mod tests {
             let acc = [rng.next_u32() as i32, i32::MAX, i32::MIN, rng.next_u32() as i32];
             let (x, w) = (&xw[..pairs], &ww[..2 * pairs]);
             defmt::assert_eq!(thumb1::quad_pairs(x, w, acc), thumb1::quad_pairs_ref(x, w, acc), "{} pairs", pairs);
+        }
+    }
+
+    #[test]
+    fn riscv_loop_equals_its_reference() {
+        // On RISC-V the assembly loop; elsewhere the reference itself. Every pair count up to
+        // 9 (odd and even: the loop runs two pairs per pass), random and extreme values, and
+        // sums that wrap.
+        let mut rng = Pcg32::from_seed(17);
+        for round in 0..400u32 {
+            let pairs = (round % 10) as usize;
+            let mut x = [0i16; 18];
+            let mut w = [0i8; 2 * 72];
+            for v in x.iter_mut() {
+                *v = match round % 4 {
+                    0 => i16::MIN,
+                    1 => i16::MAX,
+                    _ => rng.next_u32() as i16,
+                };
+            }
+            for v in w.iter_mut() {
+                *v = match round % 4 {
+                    0 => i8::MIN,
+                    1 => i8::MAX,
+                    _ => rng.next_u32() as i8,
+                };
+            }
+            let acc: [i32; 8] = core::array::from_fn(|i| match i {
+                0 => i32::MAX,
+                1 => i32::MIN,
+                _ => rng.next_u32() as i32,
+            });
+            let (p, q) = w.split_at(72);
+            let (x, p, q) = (&x[..2 * pairs], &p[..8 * pairs], &q[..8 * pairs]);
+            defmt::assert_eq!(riscv::octet_pairs(x, p, q, acc), riscv::octet_pairs_ref(x, p, q, acc), "{} pairs", pairs);
         }
     }
 

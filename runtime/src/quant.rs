@@ -97,7 +97,12 @@ pub fn requant_halves(acc: i32, m: i32) -> i32 {
 /// `t` saturates the table at +-8, where tanh is within 2^-22 of +-1.
 #[inline(always)]
 pub fn tanh_q15(t: i16) -> i16 {
-    let u = (i32::from(t) + 32768) as u32; // [0, 65535]
+    tanh_offset((i32::from(t) + 32768) as u32)
+}
+
+/// [`tanh_q15`] of `u - 32768`, for `u` in `[0, 65535]`.
+#[inline(always)]
+fn tanh_offset(u: u32) -> i16 {
     let word = TANH_Q15.get((u >> 8) as usize).copied().unwrap_or(0);
     let (base, step) = (i32::from(word as u16 as i16), i32::from((word >> 16) as u16 as i16));
     // |step| <= 2048 and the fraction < 256, so nothing overflows, and the result lies
@@ -108,7 +113,24 @@ pub fn tanh_q15(t: i16) -> i16 {
 /// One hidden unit: requantise the row's sum to tanh's Q12 argument, clamp, tanh in Q15.
 #[inline(always)]
 pub fn hidden(acc: i32, m: i32) -> i16 {
-    tanh_q15(requant(acc, m).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16)
+    let t = requant(acc, m);
+    if cfg!(target_arch = "arm") {
+        // One `SSAT` on the M4F.
+        tanh_q15(t.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16)
+    } else {
+        // The clamp on the offset argument: one unsigned compare when `t` is in range (most
+        // units), against two signed ones (RISC-V has no saturating instruction).
+        let u = (t as u32).wrapping_add(32768);
+        tanh_offset(if u > 0xffff {
+            if t < 0 {
+                0
+            } else {
+                0xffff
+            }
+        } else {
+            u
+        })
+    }
 }
 
 /// The integer softmax at one temperature: turns Q12 logits into weights for the sampler.

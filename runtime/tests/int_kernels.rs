@@ -5,7 +5,8 @@
 use makemore_runtime::arch;
 use makemore_runtime::arch::dsp::{smlad_ref, sxtb16_ref, sxtb16_ror8_ref};
 use makemore_runtime::int_kernels::{
-    batch_stride, layout_index, linear_batch, linear_dsp, linear_quads, linear_ref, to_row_quads, Sum, LANES,
+    batch_stride, layout_index, linear_batch, linear_dsp, linear_octets, linear_quads, linear_ref, to_row_quads, Sum,
+    LANES,
 };
 use makemore_runtime::quant::{hidden, mul_hi_halves, requant_halves, requant_wide, Softmax};
 use makemore_runtime::tables::EXP2_Q23;
@@ -67,12 +68,13 @@ fn the_layout_is_a_permutation() {
 
 #[test]
 fn every_kernel_gives_the_definition_on_every_remainder() {
-    for n_out in 1..=13 {
+    for n_out in 1..=21 {
         for n_in in 1..=13 {
             let (x, w, b, dense) = layer(n_out, n_in, (n_out * 100 + n_in) as u64);
             let want = dense_sums(&x, &dense, &b);
             assert_eq!(sums!(linear_ref, &x, &w, &b), want, "ref {n_out}x{n_in}");
             assert_eq!(sums!(linear_quads, &x, &w, &b), want, "quads {n_out}x{n_in}");
+            assert_eq!(sums!(linear_octets, &x, &w, &b), want, "octets {n_out}x{n_in}");
             assert_eq!(sums!(linear_dsp, &x, &w, &b), want, "dsp {n_out}x{n_in}");
         }
     }
@@ -182,7 +184,21 @@ proptest! {
         let (x, w, b, _) = layer(n_out, n_in, seed);
         let want = sums!(linear_ref, &x, &w, &b);
         prop_assert_eq!(&sums!(linear_quads, &x, &w, &b), &want);
+        prop_assert_eq!(&sums!(linear_octets, &x, &w, &b), &want);
         prop_assert_eq!(&sums!(linear_dsp, &x, &w, &b), &want);
+    }
+
+    /// The RISC-V loop's reference (`arch::riscv`; the assembly is checked against it under
+    /// QEMU) sums two quads' column pairs as the definition does, from any starting sums.
+    #[test]
+    fn riscv_octet_reference_follows_the_layout(pairs in 0usize..12, seed in any::<u64>(), acc in any::<[i32; 8]>()) {
+        let (x, w, _, dense) = layer(8, 2 * pairs, seed);
+        let (p, q) = w.split_at(4 * 2 * pairs);
+        let want: Vec<i32> = (0..8)
+            .map(|r| (0..2 * pairs).fold(acc[r], |a, j| a.wrapping_add(i32::from(dense[r * 2 * pairs + j]) * i32::from(x[j]))))
+            .collect();
+        prop_assert_eq!(arch::riscv::octet_pairs_ref(&x, p, q, acc).to_vec(), want.clone());
+        prop_assert_eq!(arch::riscv::octet_pairs(&x, p, q, acc).to_vec(), want);
     }
 
     /// The Cortex-M0 loop's reference (`arch::thumb1`; the assembly is checked against it under

@@ -1,8 +1,9 @@
 //! Architecture-specific code: the Cortex-M DSP instructions, the Cortex-M0's kernel loop in
-//! Thumb-1 assembly, and which integer kernel each build runs. Everything here equals a portable reference bit for bit (tested on the host,
+//! Thumb-1 assembly, RISC-V's in rv32im assembly, and which integer kernel each build runs. Everything here equals a portable reference bit for bit (tested on the host,
 //! and under QEMU on the M4F and the M0).
 
 pub mod dsp;
+pub mod riscv;
 pub mod thumb1;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod wasm;
@@ -14,12 +15,15 @@ use crate::tensor::I32Le;
 
 /// The integer linear layer this build runs: [`int_kernels::linear_dsp`] on cores with the
 /// DSP extension (SMLAD) and on the Cortex-M0 (its quads in Thumb-1 assembly,
-/// [`thumb1::quad_pairs`]), [`int_kernels::linear_quads`] (plain integer loops) elsewhere.
+/// [`thumb1::quad_pairs`]), [`int_kernels::linear_octets`] (plain integer loops, eight rows
+/// at a time) on RISC-V, [`int_kernels::linear_quads`] (four rows at a time) elsewhere.
 /// Both give exactly the sums of [`int_kernels::linear_ref`].
 #[inline(always)]
 pub fn linear<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], out: &mut [E::Out]) {
     if cfg!(arm_dsp) || cfg!(arm_thumb1) {
         int_kernels::linear_dsp::<E>(x, w, b, m, out);
+    } else if cfg!(target_arch = "riscv32") {
+        int_kernels::linear_octets::<E>(x, w, b, m, out);
     } else {
         int_kernels::linear_quads::<E>(x, w, b, m, out);
     }
