@@ -17,7 +17,8 @@ pub const MAX_BATCH: usize = 256;
 /// Words of scratch for `n_batch` names of `net`: every name's context and the packed
 /// contexts of the running names (bytes), then the net's batch activations (at least one
 /// context's work), then the all-boundary context's logits and one name's copy of them, then
-/// every name's streaming state ([`Network::stream_words`]).
+/// every name's streaming state ([`Network::stream_words`]), then the second step of every
+/// first symbol (its logits and state).
 pub fn batch_scratch_words<N: Network + ?Sized>(net: &N, n_batch: usize) -> usize {
     let ctx_bytes = n_batch.saturating_mul(net.block_size()).saturating_mul(2);
     ctx_bytes
@@ -25,6 +26,13 @@ pub fn batch_scratch_words<N: Network + ?Sized>(net: &N, n_batch: usize) -> usiz
         .saturating_add(work_words(net, n_batch))
         .saturating_add(net.vocab().len().saturating_mul(2))
         .saturating_add(net.stream_words().saturating_mul(n_batch))
+        .saturating_add(second_words(net).saturating_mul(net.vocab().len()))
+}
+
+/// Words of one entry of the second-step cache: the logits after a first symbol, then the
+/// streaming state that has seen it.
+fn second_words<N: Network + ?Sized>(net: &N) -> usize {
+    net.vocab().len().saturating_add(net.stream_words())
 }
 
 /// The batch's work words: its activations, or one context's work if that is more (the
@@ -49,6 +57,11 @@ pub struct BatchScratch<'b> {
     draw: &'b mut [u32],
     /// `[n_batch * stream_words]`: each name's streaming state.
     stream: &'b mut [u32],
+    /// `[vocab_size * (vocab_size + stream_words)]`: for each symbol id, the logits of the
+    /// context that holds it alone (every name's second step when there is no prefix: it
+    /// depends on the first symbol only), then the streaming state that has seen it. Valid
+    /// while `first` is.
+    second: &'b mut [u32],
 }
 
 impl<'b> BatchScratch<'b> {
@@ -71,7 +84,8 @@ impl<'b> BatchScratch<'b> {
         let (first, rest) = rest.split_at_mut_checked(vocab).ok_or(too_small)?;
         let (draw, rest) = rest.split_at_mut_checked(vocab).ok_or(too_small)?;
         let words = net.stream_words();
-        let (stream, _) = rest.split_at_mut_checked(words * n_batch).ok_or(too_small)?;
+        let (stream, rest) = rest.split_at_mut_checked(words * n_batch).ok_or(too_small)?;
+        let (second, _) = rest.split_at_mut_checked(second_words(net) * vocab).ok_or(too_small)?;
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(ctx_words);
         let (slot_ctx, rest) = bytes.split_at_mut_checked(ctx_len).ok_or(too_small)?;
         let (ctx, _) = rest.split_at_mut_checked(ctx_len).ok_or(too_small)?;
@@ -83,7 +97,23 @@ impl<'b> BatchScratch<'b> {
                 state.copy_from_slice(state0);
             }
         }
-        Ok(Self { n_batch, slot_ctx, ctx, work, first, draw, stream })
+        // Every first symbol's second step, as a name with that symbol alone computes it.
+        let one = ctx.get_mut(..net.block_size()).ok_or(too_small)?;
+        let state0 = stream.get(..words).unwrap_or(&[]);
+        for (id, entry) in second.chunks_exact_mut(second_words(net).max(1)).enumerate() {
+            let (logits, state) = entry.split_at_mut(vocab);
+            one.fill(0);
+            push_ctx(one, u8::try_from(id).unwrap_or(0));
+            if words > 0 {
+                state.copy_from_slice(state0);
+                net.stream_begin(state);
+                net.stream_push(one, state, work);
+                net.stream_logits(one, state, work, logits);
+            } else {
+                net.logits_into(one, work, logits);
+            }
+        }
+        Ok(Self { n_batch, slot_ctx, ctx, work, first, draw, stream, second })
     }
 
     /// Whether generation with `net` may stream (see [`crate::Scratch`]).
@@ -151,7 +181,10 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
         }
         // No prefix: every name's first context is all boundary, whose logits the scratch holds.
         let cached = if step == 0 { s.first.of(net) } else { None };
-        if cached.is_none() {
+        // No prefix: every name's second step depends on its first symbol only, and the
+        // scratch holds it for each (logits and state) when it holds the first step.
+        let second = step == 1 && prefix_len == 0 && s.first.of(net).is_some();
+        if cached.is_none() && !second {
             for (packed, &slot) in s.ctx.chunks_exact_mut(block).zip(&active) {
                 if let Some(src) = s.slot_ctx.chunks_exact(block).nth(usize::from(slot)) {
                     for (p, &c) in packed.iter_mut().zip(src) {
@@ -174,6 +207,17 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
             let id = if let Some(first) = cached {
                 s.draw.copy_from_slice(first);
                 net.draw(s.draw, &sampler, rng)
+            } else if second {
+                let first_id = s.slot_ctx.chunks_exact(block).nth(slot_idx).and_then(|c| c.last()).copied();
+                let entry = first_id.and_then(|id| second_entry(s.second, s.draw.len(), id));
+                let Some((logits, state)) = entry else { continue };
+                if streams {
+                    if let Some(dst) = s.stream.chunks_exact_mut(words).nth(slot_idx) {
+                        dst.copy_from_slice(state);
+                    }
+                }
+                s.draw.copy_from_slice(logits);
+                net.draw(s.draw, &sampler, rng)
             } else {
                 net.sample_batch(s.work, n, k, &sampler, rng)
             };
@@ -195,6 +239,13 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
         active = still;
     }
     Ok(())
+}
+
+/// The entry of [`BatchScratch`]'s second-step cache (`second`, `vocab` entries) for first
+/// symbol `id`: its logits and state.
+fn second_entry(second: &[u32], vocab: usize, id: u8) -> Option<(&[u32], &[u32])> {
+    let entry = second.chunks_exact((second.len() / vocab.max(1)).max(1)).nth(usize::from(id))?;
+    Some(entry.split_at(vocab))
 }
 
 /// Names `range` (indices) of the list `net` draws with `seed`: name `i` from
