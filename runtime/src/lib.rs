@@ -1,5 +1,6 @@
 //! makemore models on a microcontroller: `no_std`, no heap, no `unsafe` outside the inner
-//! loops in assembly of [`arch::dsp`] (DSP instructions) and [`arch::thumb1`] (Cortex-M0).
+//! loops in assembly of [`arch::dsp`] (DSP instructions), [`arch::thumb1`] (Cortex-M0) and
+//! [`arch::riscv`] (rv32imc).
 //!
 //! A model file (written by the trainer) is decoded **in place**: the weights stay in the
 //! input bytes, so an `include_bytes!` model is read straight from flash. Decoding checks
