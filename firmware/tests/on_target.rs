@@ -253,7 +253,12 @@ mod tests {
             });
             let (p, q) = w.split_at(72);
             let (x, p, q) = (&x[..2 * pairs], &p[..8 * pairs], &q[..8 * pairs]);
-            defmt::assert_eq!(riscv::octet_pairs(x, p, q, acc), riscv::octet_pairs_ref(x, p, q, acc), "{} pairs", pairs);
+            defmt::assert_eq!(
+                riscv::octet_pairs(x, p, q, acc),
+                riscv::octet_pairs_ref(x, p, q, acc),
+                "{} pairs",
+                pairs
+            );
         }
     }
 
