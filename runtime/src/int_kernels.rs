@@ -248,9 +248,9 @@ pub fn linear_octets<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le],
         let (p, q) = octets.next().unwrap_or(&[]).split_at(octet_len / 2);
         match (bytemuck::try_cast_ref::<_, [i32; 2 * GROUP]>(b), bytemuck::try_cast_ref::<_, [i32; 2 * GROUP]>(m)) {
             (Ok(b), Ok(m)) => octet::<E>(x, p, q, b, m, out),
-            // Not aligned (a format version 3 file): the values copied into words first, so
-            // that one copy of the eight-row code serves both (flash).
-            _ => octet::<E>(x, p, q, &b.map(|v| i32::from_le(i32_le(&v))), &m.map(|v| i32::from_le(i32_le(&v))), out),
+            // Not aligned (a format version 3 file): the values copied into little-endian words
+            // first (what `octet` reads), so one copy of the eight-row code serves both (flash).
+            _ => octet::<E>(x, p, q, &b.map(|v| i32_le(&v).to_le()), &m.map(|v| i32_le(&v).to_le()), out),
         }
     }
     // An odd last quad, then the rows after the quads.

@@ -80,6 +80,43 @@ fn every_kernel_gives_the_definition_on_every_remainder() {
     }
 }
 
+/// The kernels read biases and multipliers a word at a time when they are 4-byte aligned
+/// (format version 4) and a byte at a time otherwise (version 3, or an unaligned copy): both
+/// ways give the definition's sums, the same outputs through the hidden-unit epilogue.
+#[test]
+fn unaligned_biases_and_multipliers_give_the_same_outputs() {
+    use makemore_runtime::int_kernels::Tanh;
+    for n_out in [1, 4, 8, 13, 16, 21] {
+        for n_in in [1, 2, 3, 8, 13] {
+            let (x, w, b, dense) = layer(n_out, n_in, (n_out * 31 + n_in) as u64);
+            let m: Vec<[u8; 4]> = (0..n_out).map(|i| (1_000_000 * (i as i32 + 1)).to_le_bytes()).collect();
+            // The same values one byte past a word boundary.
+            let shifted = |v: &[[u8; 4]]| -> Vec<u8> { [0].into_iter().chain(v.iter().flatten().copied()).collect() };
+            let (b_bytes, m_bytes) = (shifted(&b), shifted(&m));
+            let b_odd: &[[u8; 4]] = bytemuck::cast_slice(&b_bytes[1..]);
+            let m_odd: &[[u8; 4]] = bytemuck::cast_slice(&m_bytes[1..]);
+            assert_ne!(b_odd.as_ptr() as usize % 4, 0);
+            // And on a word boundary (u32 storage).
+            let words = |v: &[[u8; 4]]| -> Vec<u32> { v.iter().map(|b| u32::from_ne_bytes(*b)).collect() };
+            let (b_words, m_words) = (words(&b), words(&m));
+            let b_al: &[[u8; 4]] = bytemuck::cast_slice(&b_words);
+            let m_al: &[[u8; 4]] = bytemuck::cast_slice(&m_words);
+            let want = dense_sums(&x, &dense, &b);
+            assert_eq!(sums!(linear_octets, &x, &w, b_odd), want, "octets {n_out}x{n_in}");
+            assert_eq!(sums!(linear_quads, &x, &w, b_odd), want, "quads {n_out}x{n_in}");
+            let run = |b: &[[u8; 4]], m: &[[u8; 4]]| {
+                let mut out = vec![0i16; n_out];
+                linear_octets::<Tanh>(&x, &w, b, m, &mut out);
+                out
+            };
+            let mut want_units = vec![0i16; n_out];
+            linear_ref::<Tanh>(&x, &w, &b, &m, &mut want_units);
+            assert_eq!(run(b_al, m_al), want_units, "octets, aligned {n_out}x{n_in}");
+            assert_eq!(run(b_odd, m_odd), want_units, "octets, unaligned {n_out}x{n_in}");
+        }
+    }
+}
+
 /// The hidden units this build computes many at a time equal `quant::hidden` one at a time,
 /// on every tanh argument (m = 2^30 makes the argument `round(acc / 4)`, so this sweeps all
 /// of i16 and past both ends of the clamp), for every length's tail.

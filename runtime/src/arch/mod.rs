@@ -1,6 +1,7 @@
 //! Architecture-specific code: the Cortex-M DSP instructions, the Cortex-M0's kernel loop in
-//! Thumb-1 assembly, RISC-V's in rv32im assembly, and which integer kernel each build runs. Everything here equals a portable reference bit for bit (tested on the host,
-//! and under QEMU on the M4F and the M0).
+//! Thumb-1 assembly, RISC-V's in rv32im assembly, and which integer kernel each build runs.
+//! Everything here equals a portable reference bit for bit (tested on the host, and under
+//! QEMU on the M4F, the M0 and RISC-V).
 
 pub mod dsp;
 pub mod riscv;
@@ -15,9 +16,10 @@ use crate::tensor::I32Le;
 
 /// The integer linear layer this build runs: [`int_kernels::linear_dsp`] on cores with the
 /// DSP extension (SMLAD) and on the Cortex-M0 (its quads in Thumb-1 assembly,
-/// [`thumb1::quad_pairs`]), [`int_kernels::linear_octets`] (plain integer loops, eight rows
-/// at a time) on RISC-V, [`int_kernels::linear_quads`] (four rows at a time) elsewhere.
-/// Both give exactly the sums of [`int_kernels::linear_ref`].
+/// [`thumb1::quad_pairs`]), [`int_kernels::linear_octets`] (eight rows at a time, their
+/// column pairs in rv32im assembly, [`riscv::octet_pairs`]) on RISC-V,
+/// [`int_kernels::linear_quads`] (plain integer loops, four rows at a time) elsewhere. All
+/// give exactly the sums of [`int_kernels::linear_ref`].
 #[inline(always)]
 pub fn linear<E: Epilogue>(x: &[i16], w: &[i8], b: &[I32Le], m: &[I32Le], out: &mut [E::Out]) {
     if cfg!(arm_dsp) || cfg!(arm_thumb1) {
