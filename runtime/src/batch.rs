@@ -9,6 +9,7 @@ use crate::generation::{check_name, symbol_id};
 use crate::network::{push_ctx, FirstLogits, Network};
 use crate::rng::Pcg32;
 use crate::sampler::SampleConfig;
+use crate::vocab::MAX_VOCAB;
 use crate::Error;
 
 /// Most names one batch can hold.
@@ -18,7 +19,8 @@ pub const MAX_BATCH: usize = 256;
 /// contexts of the running names (bytes), then the net's batch activations (at least one
 /// context's work), then the all-boundary context's logits and one name's copy of them, then
 /// every name's streaming state ([`Network::stream_words`]), then the second step of every
-/// first symbol (its logits and state).
+/// first symbol (its logits and state), then the first and second steps' logits made ready
+/// for many draws ([`Network::prepare_draw`]).
 pub fn batch_scratch_words<N: Network + ?Sized>(net: &N, n_batch: usize) -> usize {
     let ctx_bytes = n_batch.saturating_mul(net.block_size()).saturating_mul(2);
     ctx_bytes
@@ -27,6 +29,14 @@ pub fn batch_scratch_words<N: Network + ?Sized>(net: &N, n_batch: usize) -> usiz
         .saturating_add(net.vocab().len().saturating_mul(2))
         .saturating_add(net.stream_words().saturating_mul(n_batch))
         .saturating_add(second_words(net).saturating_mul(net.vocab().len()))
+        .saturating_add(prepared_words(net))
+}
+
+/// Words of the prepared draws: the first step's logits, then the second step's after each
+/// symbol, each made ready for many draws with one call's sampler.
+fn prepared_words<N: Network + ?Sized>(net: &N) -> usize {
+    let vocab = net.vocab().len();
+    vocab.saturating_add(1).saturating_mul(vocab)
 }
 
 /// Words of one entry of the second-step cache: the logits after a first symbol, then the
@@ -62,6 +72,10 @@ pub struct BatchScratch<'b> {
     /// depends on the first symbol only), then the streaming state that has seen it. Valid
     /// while `first` is.
     second: &'b mut [u32],
+    /// `[(1 + vocab_size) * vocab_size]`: the first step's logits, then the second step's for
+    /// each symbol id, each prepared for many draws ([`Network::prepare_draw`]) on its first
+    /// use in a call of [`generate_batch`] (the sampler is the call's).
+    prepared: &'b mut [u32],
 }
 
 impl<'b> BatchScratch<'b> {
@@ -85,7 +99,8 @@ impl<'b> BatchScratch<'b> {
         let (draw, rest) = rest.split_at_mut_checked(vocab).ok_or(too_small)?;
         let words = net.stream_words();
         let (stream, rest) = rest.split_at_mut_checked(words * n_batch).ok_or(too_small)?;
-        let (second, _) = rest.split_at_mut_checked(second_words(net) * vocab).ok_or(too_small)?;
+        let (second, rest) = rest.split_at_mut_checked(second_words(net) * vocab).ok_or(too_small)?;
+        let (prepared, _) = rest.split_at_mut_checked(prepared_words(net)).ok_or(too_small)?;
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(ctx_words);
         let (slot_ctx, rest) = bytes.split_at_mut_checked(ctx_len).ok_or(too_small)?;
         let (ctx, _) = rest.split_at_mut_checked(ctx_len).ok_or(too_small)?;
@@ -113,7 +128,7 @@ impl<'b> BatchScratch<'b> {
                 net.logits_into(one, work, logits);
             }
         }
-        Ok(Self { n_batch, slot_ctx, ctx, work, first, draw, stream, second })
+        Ok(Self { n_batch, slot_ctx, ctx, work, first, draw, stream, second, prepared })
     }
 
     /// Whether generation with `net` may stream (see [`crate::Scratch`]).
@@ -174,6 +189,9 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
     }
     // After the prefixes: their streaming used the work memory the batch's tables live in.
     net.begin_batch(s.work);
+    // Which entries of `s.prepared` this call has made (bit e: entry e).
+    let mut ready = [0u64; (MAX_VOCAB + 1).div_ceil(64)];
+    let n_vocab = vocab.len();
     for step in prefix_len..cfg.max_len {
         let n = active.len();
         if n == 0 {
@@ -205,19 +223,20 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
             let slot_idx = usize::from(slot);
             let Some(rng) = rngs.get_mut(slot_idx) else { continue };
             let id = if let Some(first) = cached {
-                s.draw.copy_from_slice(first);
-                net.draw(s.draw, &sampler, rng)
+                let Some(p) = prepare(net, &sampler, s.prepared, &mut ready, 0, first) else { continue };
+                net.draw_prepared(p, s.draw, &sampler, rng)
             } else if second {
                 let first_id = s.slot_ctx.chunks_exact(block).nth(slot_idx).and_then(|c| c.last()).copied();
-                let entry = first_id.and_then(|id| second_entry(s.second, s.draw.len(), id));
-                let Some((logits, state)) = entry else { continue };
+                let entry = first_id.and_then(|id| Some((id, second_entry(s.second, n_vocab, id)?)));
+                let Some((first_id, (logits, state))) = entry else { continue };
                 if streams {
                     if let Some(dst) = s.stream.chunks_exact_mut(words).nth(slot_idx) {
                         dst.copy_from_slice(state);
                     }
                 }
-                s.draw.copy_from_slice(logits);
-                net.draw(s.draw, &sampler, rng)
+                let e = 1 + usize::from(first_id);
+                let Some(p) = prepare(net, &sampler, s.prepared, &mut ready, e, logits) else { continue };
+                net.draw_prepared(p, s.draw, &sampler, rng)
             } else {
                 net.sample_batch(s.work, n, k, &sampler, rng)
             };
@@ -239,6 +258,26 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
         active = still;
     }
     Ok(())
+}
+
+/// Entry `e` of [`BatchScratch`]'s prepared draws (`vocab` words each), made from `logits`
+/// with `sampler` unless `ready` says this call made it already.
+fn prepare<'p, N: Network + ?Sized>(
+    net: &N,
+    sampler: &N::Sampler,
+    prepared: &'p mut [u32],
+    ready: &mut [u64],
+    e: usize,
+    logits: &[u32],
+) -> Option<&'p [u32]> {
+    let entry = prepared.chunks_exact_mut(logits.len().max(1)).nth(e)?;
+    let bit = ready.get_mut(e / 64)?;
+    if *bit & (1 << (e % 64)) == 0 {
+        entry.copy_from_slice(logits);
+        net.prepare_draw(entry, sampler);
+        *bit |= 1 << (e % 64);
+    }
+    Some(entry)
 }
 
 /// The entry of [`BatchScratch`]'s second-step cache (`second`, `vocab` entries) for first

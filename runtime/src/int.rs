@@ -182,10 +182,40 @@ fn gather_batch(
     let width = inputs.width();
     if width.is_multiple_of(2) && inputs.segments().all(|(_, at)| at.is_multiple_of(2)) {
         if let Ok(x_words) = bytemuck::try_cast_slice_mut::<i16, u32>(x_t) {
+            let words = width / 2;
             for (i, at) in inputs.segments() {
                 let (i, at) = (i / 2, at / 2);
-                for lane in 0..n {
-                    let Some(src) = state_at(lane).and_then(|base| states.get(base + at..base + at + width / 2)) else {
+                let src = |lane: usize| state_at(lane).and_then(|base| states.get(base + at..base + at + words));
+                // Four lanes' words four at a time: one 4 x 4 transpose, four stores of four
+                // words into four rows.
+                let (mut lane, fours) = (0, words / 4 * 4);
+                while lane + 4 <= n {
+                    let [Some(a), Some(b), Some(c), Some(d)] = [src(lane), src(lane + 1), src(lane + 2), src(lane + 3)]
+                    else {
+                        break;
+                    };
+                    for m0 in (0..fours).step_by(4) {
+                        let four =
+                            |s: &[u32]| s.get(m0..).and_then(|s| s.first_chunk::<4>()).copied().unwrap_or_default();
+                        let rows = arch::transpose4([four(a), four(b), four(c), four(d)]);
+                        for (m, r) in rows.iter().enumerate() {
+                            let to = (i + m0 + m) * stride + lane;
+                            if let Some(dst) = x_words.get_mut(to..to + 4) {
+                                dst.copy_from_slice(r);
+                            }
+                        }
+                    }
+                    for m in fours..words {
+                        for (d, s) in [a, b, c, d].iter().enumerate() {
+                            if let (Some(dst), Some(&v)) = (x_words.get_mut((i + m) * stride + lane + d), s.get(m)) {
+                                *dst = v;
+                            }
+                        }
+                    }
+                    lane += 4;
+                }
+                for lane in lane..n {
+                    let Some(src) = src(lane) else {
                         continue;
                     };
                     // Word m of the segment in row i + m of `x_words` (rows of `stride`
@@ -219,11 +249,13 @@ fn gather_batch(
 /// pair-major inputs `x_t` (`forward_batch` and `stream_batch`).
 fn logits_batch(logits: &mut [i32], x_t: &[i16], stride: usize, n_in: usize, layer: &Linear) {
     let m = words(layer.requant);
-    arch::linear_batch(x_t, stride, int8s(layer.w), n_in, words(layer.b), |i, lane0, sums| {
-        let m = m.get(i).map_or(0, i32_le);
-        let row = logits.get_mut(i * stride + lane0..).unwrap_or(&mut []);
-        for (z, &s) in row.iter_mut().zip(sums) {
-            *z = requant(s, m);
+    arch::linear_batch(x_t, stride, int8s(layer.w), n_in, words(layer.b), |first, lane0, rows| {
+        for (i, sums) in rows.iter().enumerate().map(|(r, s)| (first + r, s)) {
+            let m = m.get(i).map_or(0, i32_le);
+            let row = logits.get_mut(i * stride + lane0..).unwrap_or(&mut []);
+            for (z, &s) in row.iter_mut().zip(sums) {
+                *z = requant(s, m);
+            }
         }
     });
 }
@@ -355,6 +387,22 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
         sample(bytemuck::cast_slice_mut(logits), s, rng)
     }
 
+    /// [`sample`]'s top-k and weights (none at temperature 0: its argmax reads the logits).
+    fn prepare_draw(&self, logits: &mut [u32], s: &IntSampler) {
+        if let Some(softmax) = s.softmax {
+            weigh(bytemuck::cast_slice_mut(logits), softmax, s.top_k);
+        }
+    }
+
+    /// [`sample`] after its weights: the same draw, from the same `u32` of `rng`.
+    fn draw_prepared(&self, prepared: &[u32], _: &mut [u32], s: &IntSampler, rng: &mut Pcg32) -> usize {
+        if s.softmax.is_some() {
+            sample_weights(prepared, rng.next_u32())
+        } else {
+            argmax(bytemuck::cast_slice(prepared))
+        }
+    }
+
     fn model_key(&self) -> usize {
         weights_key(self.weights)
     }
@@ -403,14 +451,16 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
             }
         }
         let b = words(layer.b);
-        arch::linear_batch(x_t, t0.lanes, int8s(layer.w), input.n_in, b, |i, lane0, sums| {
-            let bias = b.get(i).map_or(0, i32_le);
-            for (l, &s) in sums.iter().enumerate() {
-                // The bias once, in slot 0's entries.
-                let lane = lane0 + l;
-                let s = if lane < h.vocab.len() { s } else { s.wrapping_sub(bias) };
-                if let Some(v) = table.get_mut(lane * t0.n_out + i) {
-                    *v = s;
+        arch::linear_batch(x_t, t0.lanes, int8s(layer.w), input.n_in, b, |first, lane0, rows| {
+            for (i, sums) in rows.iter().enumerate().map(|(r, s)| (first + r, s)) {
+                let bias = b.get(i).map_or(0, i32_le);
+                for (l, &s) in sums.iter().enumerate() {
+                    // The bias once, in slot 0's entries.
+                    let lane = lane0 + l;
+                    let s = if lane < h.vocab.len() { s } else { s.wrapping_sub(bias) };
+                    if let Some(v) = table.get_mut(lane * t0.n_out + i) {
+                        *v = s;
+                    }
                 }
             }
         });
@@ -493,12 +543,14 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
                     let next = PairMajor::new(h, k + 1, stride);
                     for t in 0..h.stage(k + 1).0 {
                         let x_t = x.get(t * input.block..(t + 1) * input.block).unwrap_or(&[]);
-                        arch::linear_batch(x_t, stride, w, input.n_in, b, |i, lane0, sums| {
-                            let units = arch::hidden_lanes(sums, m.get(i).map_or(0, i32_le));
-                            // Lane l's slot is two values after lane l - 1's.
-                            let slots = out.get_mut(next.index(t, i, lane0)..).unwrap_or(&mut []);
-                            for (o, &u) in slots.iter_mut().step_by(2).zip(&units) {
-                                *o = u;
+                        arch::linear_batch(x_t, stride, w, input.n_in, b, |first, lane0, rows| {
+                            for (i, sums) in rows.iter().enumerate().map(|(r, s)| (first + r, s)) {
+                                let units = arch::hidden_lanes(sums, m.get(i).map_or(0, i32_le));
+                                // Lane l's slot is two values after lane l - 1's.
+                                let slots = out.get_mut(next.index(t, i, lane0)..).unwrap_or(&mut []);
+                                for (o, &u) in slots.iter_mut().step_by(2).zip(&units) {
+                                    *o = u;
+                                }
                             }
                         });
                     }
@@ -586,11 +638,25 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
             let at = state_at(0).and_then(|s0| stream::output_index::<i16>(states.get_mut(s0..s0 + per)?, k));
             let Some(at) = at else { continue };
             let n_out = b.len();
-            arch::linear_batch(x_t, stride, w8, input.n_in, b, |i, lane0, sums| {
-                let units = arch::hidden_lanes(sums, m.get(i).map_or(0, i32_le));
-                for (l, &u) in units.iter().enumerate() {
-                    if let Some(o) = outs.get_mut((lane0 + l) * n_out + i) {
-                        *o = u;
+            arch::linear_batch(x_t, stride, w8, input.n_in, b, |first, lane0, rows| {
+                if let [r0, r1, r2, r3] = rows {
+                    // A quad's units, a lane's four together (one 8-byte store each).
+                    let unit = |r: usize, sums| arch::hidden_lanes(sums, m.get(first + r).map_or(0, i32_le));
+                    let quads = arch::transpose_quad([unit(0, r0), unit(1, r1), unit(2, r2), unit(3, r3)]);
+                    for (l, q) in quads.iter().enumerate() {
+                        let at = (lane0 + l) * n_out + first;
+                        if let Some(o) = outs.get_mut(at..at + 4) {
+                            o.copy_from_slice(q);
+                        }
+                    }
+                    return;
+                }
+                for (i, sums) in rows.iter().enumerate().map(|(r, s)| (first + r, s)) {
+                    let units = arch::hidden_lanes(sums, m.get(i).map_or(0, i32_le));
+                    for (l, &u) in units.iter().enumerate() {
+                        if let Some(o) = outs.get_mut((lane0 + l) * n_out + i) {
+                            *o = u;
+                        }
                     }
                 }
             });

@@ -541,9 +541,10 @@ pub const fn batch_stride(n: usize) -> usize {
     n.div_ceil(LANES) * LANES
 }
 
-/// [`linear_ref`]'s sums for a batch, a tile at a time: `emit(i, lane0, sums)` with
-/// `sums[l] = b[i] + sum_j w[i, j] * x_j(lane0 + l)` for every row `i` and every tile of
-/// [`LANES`] lanes. The inputs are in the batch's **pair-major** layout: `x_t[(c * stride + k)
+/// [`linear_ref`]'s sums for a batch, a tile and a group of rows at a time: `emit(first,
+/// lane0, rows)` with `rows[r][l] = b[i] + sum_j w[i, j] * x_j(lane0 + l)` for row `i = first +
+/// r`, every group of up to [`GROUP`] rows (the row-quad layout's: quads, then a pair or a
+/// single row) and every tile of [`LANES`] lanes; each row and tile once. The inputs are in the batch's **pair-major** layout: `x_t[(c * stride + k)
 /// * 2 + e]` is input `2c + e` of lane `k`, an odd last input paired with a 0.
 ///
 /// `x_t: [ceil(n_in / 2) * stride * 2]` with `stride` a multiple of [`LANES`] (a last partial
@@ -554,7 +555,7 @@ pub fn linear_batch(
     w: &[i8],
     n_in: usize,
     b: &[I32Le],
-    mut emit: impl FnMut(usize, usize, &[i32; LANES]),
+    mut emit: impl FnMut(usize, usize, &[[i32; LANES]]),
 ) {
     for (rows, g) in groups(w, b, n_in) {
         match rows {
@@ -571,7 +572,7 @@ fn batch_group<const R: usize>(
     stride: usize,
     n_in: usize,
     g: &Group,
-    emit: &mut impl FnMut(usize, usize, &[i32; LANES]),
+    emit: &mut impl FnMut(usize, usize, &[[i32; LANES]]),
 ) {
     let bias: [i32; R] = core::array::from_fn(|r| g.b.get(r).map_or(0, i32_le));
     for lane0 in (0..stride / LANES).map(|t| t * LANES) {
@@ -587,9 +588,7 @@ fn batch_group<const R: usize>(
                 }
             }
         }
-        for (r, a) in acc.iter().enumerate() {
-            emit(g.first + r, lane0, a);
-        }
+        emit(g.first, lane0, &acc);
     }
 }
 

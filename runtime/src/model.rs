@@ -130,6 +130,20 @@ impl Network for Model<'_> {
         }
     }
 
+    fn prepare_draw(&self, logits: &mut [u32], sampler: &ModelSampler) {
+        match sampler {
+            ModelSampler::Float(s) => self.float_net().prepare_draw(logits, s),
+            ModelSampler::Int(s) => self.int_net().prepare_draw(logits, s),
+        }
+    }
+
+    fn draw_prepared(&self, prepared: &[u32], scratch: &mut [u32], sampler: &ModelSampler, rng: &mut Pcg32) -> usize {
+        match sampler {
+            ModelSampler::Float(s) => self.float_net().draw_prepared(prepared, scratch, s, rng),
+            ModelSampler::Int(s) => self.int_net().draw_prepared(prepared, scratch, s, rng),
+        }
+    }
+
     fn model_key(&self) -> usize {
         weights_key(&self.weights)
     }

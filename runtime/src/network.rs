@@ -40,6 +40,21 @@ pub trait Network {
     /// wrote them; overwritten): `next_symbol(ctx) == draw(logits_into(ctx))` for the same `rng`.
     fn draw(&self, logits: &mut [u32], sampler: &Self::Sampler, rng: &mut Pcg32) -> usize;
 
+    /// Does to `logits` (as [`Network::draw`] takes them) the work that every draw from them
+    /// repeats (the integer model: top-k and the softmax's weights), for many draws from the
+    /// same logits with [`Network::draw_prepared`]. By default nothing.
+    fn prepare_draw(&self, logits: &mut [u32], sampler: &Self::Sampler) {
+        let _ = (logits, sampler);
+    }
+
+    /// The symbol [`Network::draw`] gives for the logits `prepared` was made from by
+    /// [`Network::prepare_draw`] with the same `sampler`, for the same `rng`. `scratch` has as
+    /// many words as `prepared` (by default `prepared` is copied there and drawn from).
+    fn draw_prepared(&self, prepared: &[u32], scratch: &mut [u32], sampler: &Self::Sampler, rng: &mut Pcg32) -> usize {
+        scratch.copy_from_slice(prepared);
+        self.draw(scratch, sampler, rng)
+    }
+
     /// Which model's weights this net reads: the address of its first tensor, or 0 (the
     /// default) for a net whose first distribution must not be cached. Two nets alive at the
     /// same time with the same non-zero key compute the same function: [`Scratch`] keeps the

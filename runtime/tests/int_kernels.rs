@@ -138,7 +138,7 @@ fn hidden_many_equals_hidden_on_every_argument() {
 }
 
 /// What a batched kernel calls with each tile's sums.
-type Emit<'a> = dyn FnMut(usize, usize, &[i32; LANES]) + 'a;
+type Emit<'a> = dyn FnMut(usize, usize, &[[i32; LANES]]) + 'a;
 
 /// The Cortex-M0's requantisation equals the 64-bit one on every corner of the halves it
 /// splits its operands into (each half at its extremes and around 2^15), for every sign.
@@ -261,11 +261,12 @@ proptest! {
         prop_assert_eq!(sxtb16_ror8_ref(x), b(x, 1) | (b(x, 3) << 16));
     }
 
-    /// Both batched kernels (the portable one and the one this build runs: SSE2 on x86-64)
-    /// give each lane the reference's sums, whatever sits in the padding lanes and in the
-    /// slot paired with an odd last input.
+    /// Every batched kernel (the portable one, the one this build runs, and on x86-64 SSE2
+    /// alone and with AVX2 where the CPU has it) gives each lane the reference's sums,
+    /// whatever sits in the padding lanes and in the slot paired with an odd last input, in
+    /// groups of rows as the row-quad layout makes them.
     #[test]
-    fn batch_kernels_equal_the_reference_per_lane(n_out in 1usize..20, n_in in 1usize..40, n in 1usize..20, seed in any::<u64>()) {
+    fn batch_kernels_equal_the_reference_per_lane(n_out in 1usize..20, n_in in 1usize..40, n in 1usize..44, seed in any::<u64>()) {
         let (_, w, b, _) = layer(n_out, n_in, seed);
         let xs: Vec<Vec<i16>> = (0..n).map(|k| layer(1, n_in, seed ^ (k as u64 + 1)).0).collect();
         let stride = batch_stride(n);
@@ -278,20 +279,90 @@ proptest! {
         }
         let run = |kernel: &dyn Fn(&mut Emit)| {
             let mut got = vec![vec![None; n_out]; stride];
-            kernel(&mut |i, lane0, sums| {
-                for (l, &s) in sums.iter().enumerate() {
-                    assert!(got[lane0 + l][i].replace(s).is_none(), "row {i} lane {} emitted twice", lane0 + l);
+            kernel(&mut |first, lane0, rows| {
+                // Groups as the layout makes them: quads from row 0, then a pair, then one.
+                let quads = n_out / 4 * 4;
+                let want_rows = if first < quads { 4 } else if first == quads && n_out - quads >= 2 { 2 } else { 1 };
+                assert_eq!((first % 2, rows.len()), (0, want_rows), "rows {first}.. in a group of {}", rows.len());
+                for (r, sums) in rows.iter().enumerate() {
+                    for (l, &s) in sums.iter().enumerate() {
+                        let i = first + r;
+                        assert!(got[lane0 + l][i].replace(s).is_none(), "row {i} lane {} emitted twice", lane0 + l);
+                    }
                 }
             });
             got
         };
-        let portable = run(&|emit| linear_batch(&x_t, stride, &w, n_in, &b, emit));
-        let built = run(&|emit| arch::linear_batch(&x_t, stride, &w, n_in, &b, emit));
+        let mut runs = vec![
+            run(&|emit| linear_batch(&x_t, stride, &w, n_in, &b, emit)),
+            run(&|emit| arch::linear_batch(&x_t, stride, &w, n_in, &b, emit)),
+        ];
+        #[cfg(target_arch = "x86_64")]
+        runs.extend([
+            run(&|emit| arch::x86::linear_batch_on(false, &x_t, stride, &w, n_in, &b, emit)),
+            run(&|emit| arch::x86::linear_batch_on(arch::avx2::available(), &x_t, stride, &w, n_in, &b, emit)),
+        ]);
         for (k, x) in xs.iter().enumerate() {
             let want: Vec<Option<i32>> = sums!(linear_ref, x, &w, &b).into_iter().map(Some).collect();
-            prop_assert_eq!(&portable[k], &want);
-            prop_assert_eq!(&built[k], &want);
+            for got in &runs {
+                prop_assert_eq!(&got[k], &want);
+            }
         }
-        prop_assert!(portable.iter().chain(&built).flatten().all(Option::is_some), "every row and lane emitted");
+        prop_assert!(runs.iter().flatten().flatten().all(Option::is_some), "every row and lane emitted");
+    }
+
+    /// The quad transpose the batched layers store their units with moves each value once.
+    #[test]
+    fn transpose_quad_swaps_rows_and_lanes(rows in any::<[[i16; LANES]; 4]>()) {
+        let got = arch::transpose_quad(rows);
+        for (l, lane) in got.iter().enumerate() {
+            prop_assert_eq!(*lane, [rows[0][l], rows[1][l], rows[2][l], rows[3][l]]);
+        }
+    }
+
+    /// The 4 x 4 word transpose the batch's input gather uses.
+    #[test]
+    fn transpose4_swaps_rows_and_columns(rows in any::<[[u32; 4]; 4]>()) {
+        let got = arch::transpose4(rows);
+        for (i, row) in got.iter().enumerate() {
+            prop_assert_eq!(*row, [rows[0][i], rows[1][i], rows[2][i], rows[3][i]]);
+        }
+    }
+
+    /// The AVX2 loop equals its reference (where the CPU runs AVX2; the reference alone
+    /// elsewhere), and the reference follows its definition: any inputs, any weight words,
+    /// any place of the tile in its rows, sums that wrap.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_loop_equals_its_reference(
+        pairs in 0usize..70,
+        pad in 0usize..3,
+        at in 0usize..4,
+        words in proptest::collection::vec(any::<i32>(), 4 * 70),
+        seed in any::<u64>(),
+        extreme in any::<bool>(),
+    ) {
+        use arch::avx2::{quad16, quad16_ref, LANES16};
+        let row = 2 * LANES16 + 2 * at + 2 * pad;
+        let mut rng = Pcg32::from_seed(seed);
+        let x: Vec<i16> = (0..pairs * row + 2 * LANES16)
+            .map(|_| if extreme { [i16::MIN, i16::MAX][rng.next_u32() as usize % 2] } else { rng.next_u32() as i16 })
+            .collect();
+        // Each row's word four times over, as the SSE2 splats lay them.
+        let w: Vec<[[i32; 4]; 4]> = words
+            .chunks_exact(4)
+            .map(|c| core::array::from_fn(|r| [c[r] & if extreme { i32::MIN | 0x8000 } else { -1 }; 4]))
+            .collect();
+        let want: [[i32; LANES16]; 4] = core::array::from_fn(|r| {
+            core::array::from_fn(|l| {
+                (0..pairs).fold(0i32, |a, c| {
+                    let (x0, x1) = (x[c * row + 2 * at + 2 * l], x[c * row + 2 * at + 2 * l + 1]);
+                    let word = w[c][r][0];
+                    a.wrapping_add(i32::from(word as i16) * i32::from(x0)).wrapping_add((word >> 16) * i32::from(x1))
+                })
+            })
+        });
+        prop_assert_eq!(quad16_ref(&x, row, 2 * at, &w, pairs), want);
+        prop_assert_eq!(quad16(&x, row, 2 * at, &w, pairs), want);
     }
 }

@@ -3,6 +3,8 @@
 //! Everything here equals a portable reference bit for bit (tested on the host, and under
 //! QEMU on the M4F, the M0 and RISC-V).
 
+#[cfg(target_arch = "x86_64")]
+pub mod avx2;
 pub mod dsp;
 pub mod riscv;
 pub mod thumb1;
@@ -41,7 +43,7 @@ pub fn linear_batch(
     w: &[i8],
     n_in: usize,
     b: &[I32Le],
-    emit: impl FnMut(usize, usize, &[i32; int_kernels::LANES]),
+    emit: impl FnMut(usize, usize, &[[i32; int_kernels::LANES]]),
 ) {
     #[cfg(target_arch = "x86_64")]
     x86::linear_batch(x_t, stride, w, n_in, b, emit);
@@ -76,4 +78,24 @@ pub fn hidden_lanes(acc: &[i32; int_kernels::LANES], m: i32) -> [i16; int_kernel
     return wasm::hidden_lanes(acc, m);
     #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
     acc.map(|a| crate::quant::hidden(a, m))
+}
+
+/// Four rows of a tile's units as each lane's four: `out[l][r] = rows[r][l]` (SSE2 shuffles
+/// on x86-64, plain moves elsewhere).
+#[inline(always)]
+pub fn transpose_quad(rows: [[i16; int_kernels::LANES]; 4]) -> [[i16; 4]; int_kernels::LANES] {
+    #[cfg(target_arch = "x86_64")]
+    return x86::transpose_quad(rows);
+    #[cfg(not(target_arch = "x86_64"))]
+    core::array::from_fn(|l| rows.map(|r| r.get(l).copied().unwrap_or(0)))
+}
+
+/// `out[i][j] = rows[j][i]` for a 4 x 4 block of words (SSE2 shuffles on x86-64, plain moves
+/// elsewhere): four names' inputs into the batch's pair-major rows.
+#[inline(always)]
+pub fn transpose4(rows: [[u32; 4]; 4]) -> [[u32; 4]; 4] {
+    #[cfg(target_arch = "x86_64")]
+    return x86::transpose4(rows);
+    #[cfg(not(target_arch = "x86_64"))]
+    core::array::from_fn(|i| rows.map(|r| r.get(i).copied().unwrap_or(0)))
 }

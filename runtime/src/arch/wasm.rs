@@ -23,7 +23,7 @@ pub fn linear_batch(
     w: &[i8],
     n_in: usize,
     b: &[I32Le],
-    mut emit: impl FnMut(usize, usize, &[i32; LANES]),
+    mut emit: impl FnMut(usize, usize, &[[i32; LANES]]),
 ) {
     for (rows, g) in groups(w, b, n_in) {
         match rows {
@@ -47,7 +47,7 @@ fn group<const R: usize>(
     stride: usize,
     n_in: usize,
     g: &Group,
-    emit: &mut impl FnMut(usize, usize, &[i32; LANES]),
+    emit: &mut impl FnMut(usize, usize, &[[i32; LANES]]),
 ) {
     let bias: [v128; R] = core::array::from_fn(|r| i32x4_splat(g.b.get(r).map_or(0, i32_le)));
     let tiles = stride / LANES;
@@ -67,8 +67,8 @@ fn group<const R: usize>(
             }
         }
         for (t, a) in acc.iter().take(count).enumerate() {
-            for (r, &[lo, hi]) in a.iter().enumerate() {
-                let sums = [
+            let rows: [[i32; LANES]; R] = a.map(|[lo, hi]| {
+                [
                     i32x4_extract_lane::<0>(lo),
                     i32x4_extract_lane::<1>(lo),
                     i32x4_extract_lane::<2>(lo),
@@ -77,9 +77,9 @@ fn group<const R: usize>(
                     i32x4_extract_lane::<1>(hi),
                     i32x4_extract_lane::<2>(hi),
                     i32x4_extract_lane::<3>(hi),
-                ];
-                emit(g.first + r, (first + t) * LANES, &sums);
-            }
+                ]
+            });
+            emit(g.first, (first + t) * LANES, &rows);
         }
     }
 }

@@ -7,6 +7,7 @@
 //! [`int_kernels::linear_batch`](crate::int_kernels::linear_batch): integer sums, tested
 //! against it.
 
+use super::avx2;
 use crate::int_kernels::{pair_weights, LANES};
 use crate::quant;
 use crate::tables::TANH_Q15;
@@ -16,54 +17,92 @@ use safe_arch::{
     mul_widen_u32_odd_m128i, pack_i32_to_i16_m128i, set_i64_m128i_s, set_splat_i16_m128i, set_splat_i32_m128i,
     set_splat_i64_m128i, shl_imm_u32_m128i, shr_imm_i16_m128i, shr_imm_i32_m128i, shr_imm_u16_m128i, shr_imm_u64_m128i,
     shuffle_ai_f32_all_m128i, shuffle_ai_i16_h64all_m128i, shuffle_ai_i16_l64all_m128i, sub_i32_m128i,
-    unpack_high_i16_m128i, unpack_low_i16_m128i, unpack_low_i8_m128i,
+    unpack_high_i16_m128i, unpack_high_i32_m128i, unpack_high_i64_m128i, unpack_low_i16_m128i, unpack_low_i32_m128i,
+    unpack_low_i64_m128i, unpack_low_i8_m128i,
 };
 
 /// Column pairs whose weights [`linear_batch`] expands once per group (layers with up to
 /// twice as many inputs); wider layers expand them again for every tile.
 const MAX_PAIRS: usize = 64;
 
-/// [`int_kernels::linear_batch`](crate::int_kernels::linear_batch) on SSE2, same arguments.
+/// [`int_kernels::linear_batch`](crate::int_kernels::linear_batch) on SSE2, and AVX2 where
+/// the CPU has it ([`avx2::available`]), same arguments.
+#[inline(always)]
 pub fn linear_batch(
     x_t: &[i16],
     stride: usize,
     w: &[i8],
     n_in: usize,
     b: &[I32Le],
-    mut emit: impl FnMut(usize, usize, &[i32; LANES]),
+    emit: impl FnMut(usize, usize, &[[i32; LANES]]),
+) {
+    linear_batch_on(avx2::available(), x_t, stride, w, n_in, b, emit);
+}
+
+/// [`linear_batch`] on SSE2 alone (`avx2` false), or with [`avx2::quad16`] for the row quads
+/// (the CPU must have AVX2 for it to run the assembly: [`avx2::available`]). The sums are the
+/// same either way (tested).
+pub fn linear_batch_on(
+    avx2: bool,
+    x_t: &[i16],
+    stride: usize,
+    w: &[i8],
+    n_in: usize,
+    b: &[I32Le],
+    mut emit: impl FnMut(usize, usize, &[[i32; LANES]]),
 ) {
     let n_out = b.len();
     let (quads, rest) = (n_out / 4, n_out % 4);
     // A group's weights as `pmaddwd` multiplies them, expanded once and read by every tile:
     // when the layer is narrow enough and the batch has more than one tile to share them
-    // (one buffer for the whole layer, made only then: zeroing it is not free).
+    // (one buffer for the whole layer, made only then; a `heapless::Vec`, so that nothing
+    // is written before the weights: zeroing 4 KB per layer call cost 2.5% of a batch).
     let expand = n_in.div_ceil(2) <= MAX_PAIRS && stride / LANES >= 2;
-    let mut splat = expand.then(|| [[set_splat_i32_m128i(0); 4]; MAX_PAIRS]);
+    let mut splat = expand.then(heapless::Vec::<[m128i; 4], MAX_PAIRS>::new);
     for q in 0..quads {
         let g = w.get(q * 4 * n_in..(q + 1) * 4 * n_in).unwrap_or(&[]);
-        group::<4>(x_t, stride, g, n_in, b.get(q * 4..).unwrap_or(&[]), splat.as_mut(), |r, l, s| {
-            emit(q * 4 + r, l, s)
-        });
+        group::<4>(
+            x_t,
+            stride,
+            g,
+            n_in,
+            b.get(q * 4..).unwrap_or(&[]),
+            splat.as_mut().map(|v| (v, avx2)),
+            |r, l, s| emit(q * 4 + r, l, s),
+        );
     }
     let mut first = quads * 4;
     if rest >= 2 {
         let g = w.get(first * n_in..(first + 2) * n_in).unwrap_or(&[]);
-        group::<2>(x_t, stride, g, n_in, b.get(first..).unwrap_or(&[]), splat.as_mut(), |r, l, s| {
-            emit(first + r, l, s)
-        });
+        group::<2>(
+            x_t,
+            stride,
+            g,
+            n_in,
+            b.get(first..).unwrap_or(&[]),
+            splat.as_mut().map(|v| (v, avx2)),
+            |r, l, s| emit(first + r, l, s),
+        );
         first += 2;
     }
     if rest % 2 == 1 {
         let g = w.get(first * n_in..(first + 1) * n_in).unwrap_or(&[]);
-        group::<1>(x_t, stride, g, n_in, b.get(first..).unwrap_or(&[]), splat.as_mut(), |r, l, s| {
-            emit(first + r, l, s)
-        });
+        group::<1>(
+            x_t,
+            stride,
+            g,
+            n_in,
+            b.get(first..).unwrap_or(&[]),
+            splat.as_mut().map(|v| (v, avx2)),
+            |r, l, s| emit(first + r, l, s),
+        );
     }
 }
 
 /// One group of `R` rows (weights `w` in the row-quad layout) over every tile of the batch:
 /// `R x 8` sums in eight registers or fewer while the inputs stream. The weights are
-/// expanded into `splat` first when [`linear_batch`] lends one.
+/// expanded into `splat` first when [`linear_batch_on`] lends one, with whether the row quads
+/// may take AVX2 ([`avx2::quad16`]; only with expanded weights).
 #[inline(always)]
 fn group<const R: usize>(
     x_t: &[i16],
@@ -71,12 +110,12 @@ fn group<const R: usize>(
     w: &[i8],
     n_in: usize,
     b: &[I32Le],
-    splat: Option<&mut [[m128i; 4]; MAX_PAIRS]>,
-    mut emit: impl FnMut(usize, usize, &[i32; LANES]),
+    splat: Option<(&mut heapless::Vec<[m128i; 4], MAX_PAIRS>, bool)>,
+    mut emit: impl FnMut(usize, usize, &[[i32; LANES]]),
 ) {
     let pairs = n_in.div_ceil(2);
     let bias: [m128i; R] = core::array::from_fn(|r| set_splat_i32_m128i(b.get(r).map_or(0, i32_le)));
-    let Some(expanded) = splat.and_then(|s| s.get_mut(..pairs)) else {
+    let Some((expanded, avx2)) = splat.filter(|_| pairs <= MAX_PAIRS) else {
         // Too wide to expand, or one tile (nothing to share): the weights of each column
         // pair again for every tile.
         for lane0 in (0..stride / LANES).map(|t| t * LANES) {
@@ -91,13 +130,36 @@ fn group<const R: usize>(
         }
         return;
     };
-    for (c, s) in expanded.iter_mut().enumerate() {
+    expanded.clear();
+    for c in 0..pairs {
+        let mut s = [set_splat_i32_m128i(0); 4];
         for (s, v) in s.iter_mut().zip(splats::<R>(w, n_in, c)) {
             *s = v;
         }
+        // `pairs <= MAX_PAIRS`: every push fits.
+        let _ = expanded.push(s);
     }
-    let expanded = &*expanded;
-    for lane0 in (0..stride / LANES).map(|t| t * LANES) {
+    let expanded = expanded.as_slice();
+    // With AVX2, four rows take sixteen lanes (two tiles) at a time; a last odd tile and
+    // the groups of fewer rows run the SSE2 loop below.
+    let mut done = 0;
+    if R == 4 && avx2 {
+        let w: &[[[i32; 4]; 4]] = bytemuck::cast_slice(expanded);
+        let bias: [i32; 4] = core::array::from_fn(|r| b.get(r).map_or(0, i32_le));
+        while done + avx2::LANES16 <= stride / LANES * LANES {
+            let sums = avx2::quad16(x_t, 2 * stride, done * 2, w, pairs);
+            for half in 0..2 {
+                let rows: [[i32; LANES]; 4] = core::array::from_fn(|r| {
+                    let s = sums.get(r).and_then(|s| s.get(half * LANES..)).unwrap_or(&[]);
+                    let bias = bias.get(r).copied().unwrap_or(0);
+                    core::array::from_fn(|l| s.get(l).map_or(bias, |v| v.wrapping_add(bias)))
+                });
+                emit(0, done + half * LANES, &rows);
+            }
+            done += avx2::LANES16;
+        }
+    }
+    for lane0 in (done / LANES..stride / LANES).map(|t| t * LANES) {
         let mut acc = bias.map(|v| [v, v]);
         // Column pair c of the tile: `2 * LANES` values at `(c * stride + lane0) * 2`, in
         // row c of `x_t` read as rows of `2 * stride` values; the tile's place in a row is the
@@ -125,15 +187,11 @@ fn mac<const R: usize>(acc: &mut [[m128i; 2]; R], x: &[i16; 2 * LANES], ws: &[m1
     }
 }
 
-/// A tile's sums, row by row, to `emit`.
+/// A tile's sums to `emit`.
 #[inline(always)]
-fn emit_tile<const R: usize>(acc: [[m128i; 2]; R], lane0: usize, emit: &mut impl FnMut(usize, usize, &[i32; LANES])) {
-    for (r, [lo, hi]) in acc.into_iter().enumerate() {
-        let (lo, hi): ([i32; 4], [i32; 4]) = (lo.into(), hi.into());
-        let sums: [i32; LANES] =
-            core::array::from_fn(|l| if l < 4 { lo.get(l) } else { hi.get(l - 4) }.copied().unwrap_or(0));
-        emit(r, lane0, &sums);
-    }
+fn emit_tile<const R: usize>(acc: [[m128i; 2]; R], lane0: usize, emit: &mut impl FnMut(usize, usize, &[[i32; LANES]])) {
+    let rows: [[i32; LANES]; R] = acc.map(|[lo, hi]| bytemuck::cast([<[i32; 4]>::from(lo), hi.into()]));
+    emit(0, lane0, &rows);
 }
 
 /// Each row's weight pair for column pair `c`, as `w(r, 2c) | w(r, 2c + 1) << 16` in every
@@ -157,6 +215,35 @@ fn splats<const R: usize>(w: &[i8], n_in: usize, c: usize) -> [m128i; R] {
     } else {
         pair_weights::<R>(w, n_in, c).map(|[w0, w1]| set_splat_i32_m128i((w0 & 0xFFFF) | (w1 << 16)))
     }
+}
+
+/// `out[l][r] = rows[r][l]`: a tile's four rows as each lane's four values, by two rounds
+/// of interleaving.
+#[inline(always)]
+pub fn transpose_quad(rows: [[i16; LANES]; 4]) -> [[i16; 4]; LANES] {
+    let [a, b, c, d] = rows.map(m128i::from);
+    let (ab_lo, ab_hi) = (unpack_low_i16_m128i(a, b), unpack_high_i16_m128i(a, b));
+    let (cd_lo, cd_hi) = (unpack_low_i16_m128i(c, d), unpack_high_i16_m128i(c, d));
+    bytemuck::cast([
+        unpack_low_i32_m128i(ab_lo, cd_lo),
+        unpack_high_i32_m128i(ab_lo, cd_lo),
+        unpack_low_i32_m128i(ab_hi, cd_hi),
+        unpack_high_i32_m128i(ab_hi, cd_hi),
+    ])
+}
+
+/// `out[i][j] = rows[j][i]` for a 4 x 4 block of words, by two rounds of interleaving.
+#[inline(always)]
+pub fn transpose4(rows: [[u32; 4]; 4]) -> [[u32; 4]; 4] {
+    let [a, b, c, d] = rows.map(|r| m128i::from(bytemuck::cast::<[u32; 4], [i32; 4]>(r)));
+    let (ab_lo, ab_hi) = (unpack_low_i32_m128i(a, b), unpack_high_i32_m128i(a, b));
+    let (cd_lo, cd_hi) = (unpack_low_i32_m128i(c, d), unpack_high_i32_m128i(c, d));
+    bytemuck::cast([
+        unpack_low_i64_m128i(ab_lo, cd_lo),
+        unpack_high_i64_m128i(ab_lo, cd_lo),
+        unpack_low_i64_m128i(ab_hi, cd_hi),
+        unpack_high_i64_m128i(ab_hi, cd_hi),
+    ])
 }
 
 /// [`quant::hidden`] of every `acc[i]` with multiplier `m[i]` into `out[i]`, eight at a time:
