@@ -33,6 +33,62 @@ pub struct Checkpoint {
     #[serde(default)]
     pub dev_losses: Vec<(usize, f64)>,
     pub params: Params,
+    /// The running sum of the averaged weights ([`TrainConfig::average`]; absent when the run
+    /// does not average, and in checkpoints written before averaging existed).
+    #[serde(default)]
+    pub average: Option<Average>,
+}
+
+/// The running sum of a run's averaged weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Average {
+    /// The first step the average may hold.
+    pub from: usize,
+    /// Weights added so far.
+    pub count: usize,
+    /// Per tensor of the weights, in their order, the sum of its values.
+    pub sums: Vec<Vec<f64>>,
+}
+
+impl Average {
+    pub fn new(from: usize) -> Self {
+        Self { from, count: 0, sums: vec![] }
+    }
+
+    /// Adds `p`'s values (the first call sets the tensors' sizes).
+    pub fn add(&mut self, p: &Params) {
+        if self.sums.is_empty() {
+            self.sums = p.tensors.iter().map(|t| vec![0.0; t.values.len()]).collect();
+        }
+        for (sum, t) in self.sums.iter_mut().zip(&p.tensors) {
+            for (s, &v) in sum.iter_mut().zip(&t.values) {
+                *s += f64::from(v);
+            }
+        }
+        self.count += 1;
+    }
+
+    /// The mean, with the names and shapes of `like` (the same model's weights). Batch norm's
+    /// running statistics are averaged like the rest.
+    pub fn mean(&self, like: &Params) -> anyhow::Result<Params> {
+        anyhow::ensure!(
+            self.count > 0 && self.sums.len() == like.tensors.len(),
+            "the checkpoint's weight average does not match its weights; delete the checkpoint to start over"
+        );
+        let n = self.count as f64;
+        let mut out = like.clone();
+        for (t, sum) in out.tensors.iter_mut().zip(&self.sums) {
+            anyhow::ensure!(
+                sum.len() == t.values.len(),
+                "the checkpoint's weight average of {} has the wrong size",
+                t.name
+            );
+            for (v, &s) in t.values.iter_mut().zip(sum) {
+                *v = (s / n) as f32;
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Checkpoint {
@@ -49,6 +105,16 @@ impl Checkpoint {
             start_dev: None,
             dev_losses: vec![],
             params,
+            average: None,
+        }
+    }
+
+    /// The run's model: the average of its weights when it averages and has added some
+    /// ([`TrainConfig::average`]), otherwise the weights of its last step.
+    pub fn model_params(&self) -> anyhow::Result<Params> {
+        match &self.average {
+            Some(a) if a.count > 0 => a.mean(&self.params),
+            _ => Ok(self.params.clone()),
         }
     }
 

@@ -103,7 +103,14 @@ pub struct TrainConfig {
     pub eval_every: usize,
     /// Write a checkpoint every this many steps (0: only at the end).
     pub checkpoint_every: usize,
+    /// Weight averaging (Polyak): the run's model is the mean of its weights at every
+    /// [`AVERAGE_EVERY`]th step of the last `average` fraction of the run, the last step's
+    /// included (0: the last step's weights alone). The checkpoints carry the running sum.
+    pub average: f64,
 }
+
+/// Steps between the weights [`TrainConfig::average`] adds to its mean.
+pub const AVERAGE_EVERY: usize = 100;
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -156,6 +163,7 @@ impl TrainConfig {
             weight_decay: 0.0,
             eval_every: 10_000,
             checkpoint_every: 10_000,
+            average: 0.0,
         };
         match (model, preset) {
             (ModelChoice::Bigram, _) => Self { block_size: 1, n_embd: 0, n_hidden: 0, steps: 0, ..base },
@@ -249,6 +257,22 @@ impl TrainConfig {
         }
     }
 
+    /// The first step whose weights join the average (`None`: the run does not average):
+    /// the last `average` fraction of the steps, at least the last step.
+    pub fn average_from(&self) -> Option<usize> {
+        (self.average > 0.0).then(|| {
+            let tail = ((self.average * self.steps as f64).ceil() as usize).clamp(1, self.steps.max(1));
+            self.steps.saturating_sub(tail) + 1
+        })
+    }
+
+    /// Whether the weights after `step` steps join the average: every [`AVERAGE_EVERY`]th
+    /// step of the tail, and the last.
+    pub fn averages(&self, step: usize) -> bool {
+        self.average_from()
+            .is_some_and(|from| step >= from && (step.is_multiple_of(AVERAGE_EVERY) || step == self.steps))
+    }
+
     /// The learning rate at `step` under the run's schedule.
     pub fn lr_at(&self, step: usize) -> f64 {
         match self.schedule {
@@ -302,6 +326,11 @@ impl TrainConfig {
             self.dropout
         );
         ensure!(self.weight_decay >= 0.0, "weight_decay must be >= 0 (got {})", self.weight_decay);
+        ensure!(
+            (0.0..=1.0).contains(&self.average),
+            "average must be in [0, 1] (got {}): the fraction of the run, at its end, whose weights are averaged",
+            self.average
+        );
         Ok(())
     }
 }
@@ -319,6 +348,24 @@ pub fn default_data_path() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn averaging_takes_every_hundredth_step_of_the_tail_and_the_last() {
+        let mut cfg = TrainConfig { steps: 1_050, ..TrainConfig::preset(ModelChoice::Mlp, Preset::Flat) };
+        assert_eq!(cfg.average_from(), None);
+        assert!(!(1..=1_050).any(|s| cfg.averages(s)));
+        cfg.average = 0.5;
+        // The last 525 steps: 526..=1050.
+        assert_eq!(cfg.average_from(), Some(526));
+        let steps: Vec<usize> = (1..=1_050).filter(|&s| cfg.averages(s)).collect();
+        assert_eq!(steps, [600, 700, 800, 900, 1_000, 1_050]);
+        cfg.average = 1e-9;
+        assert_eq!(cfg.average_from(), Some(1_050), "at least the last step");
+        cfg.average = 1.0;
+        assert_eq!(cfg.average_from(), Some(1));
+        cfg.average = 1.5;
+        assert!(cfg.validate().is_err());
+    }
 
     #[test]
     fn step_schedule_decays_at_each_milestone() {

@@ -2,7 +2,7 @@
 //! periodic dev evaluation, best-by-dev and periodic checkpoints, resume, and a stop with a
 //! clear message when the loss becomes NaN or explodes.
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Average, Checkpoint};
 use crate::config::{ModelChoice, TrainConfig};
 use crate::data::Examples;
 use crate::model::fused::{self, FusedOps};
@@ -112,6 +112,15 @@ where
         }
         ck.losses.push(value);
         ck.step += 1;
+        if cfg.averages(ck.step) {
+            let from = cfg.average_from().unwrap_or(0);
+            // An average from before the tail (a run resumed with other `steps`) starts again.
+            let avg = ck.average.get_or_insert_with(|| Average::new(from));
+            if avg.from < from {
+                *avg = Average::new(from);
+            }
+            avg.add(&model.params());
+        }
         if ck.step.is_multiple_of(100) || ck.step == cfg.steps {
             bar.set_position(ck.step as u64);
             bar.set_message(format!("loss {:.4}", mean_tail(&ck.losses, 1000)));

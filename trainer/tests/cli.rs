@@ -99,6 +99,41 @@ fn resume_gives_the_same_weights_as_an_uninterrupted_run() {
     assert!(err.contains("only --steps"), "{err}");
 }
 
+/// `--average`: training is unchanged (the same last weights), the model files hold the mean
+/// of the averaged steps' weights, `export` writes them again from the checkpoint, and a
+/// fraction outside [0, 1] is refused by name.
+#[test]
+fn averaged_weights_are_the_runs_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let plain = tiny_mlp(&data, &a, "400", &[]);
+    let averaged = tiny_mlp(&data, &b, "400", &["--average", "0.5"]);
+    let ck = |d: &Path| trainer::checkpoint::Checkpoint::load(&d.join("mlp/checkpoint.json")).unwrap();
+    let (ck_a, ck_b) = (ck(&a), ck(&b));
+    assert_eq!(ck_a.params, ck_b.params, "averaging changed the training");
+    assert!(ck_a.average.is_none());
+    // The last 200 steps: steps 300 and 400.
+    let avg = ck_b.average.as_ref().unwrap();
+    assert_eq!((avg.from, avg.count), (201, 2));
+    let mean = ck_b.model_params().unwrap();
+    assert_ne!(mean, ck_b.params);
+    for (m, (t, s)) in mean.tensors.iter().zip(ck_b.params.tensors.iter().zip(&avg.sums)) {
+        assert_eq!((&m.name, &m.shape), (&t.name, &t.shape));
+        assert!(m.values.iter().zip(s).all(|(&v, &s)| v == (s / 2.0) as f32), "{} is not the mean", m.name);
+    }
+    assert_ne!(plain["test_loss"], averaged["test_loss"], "the model files hold the last weights");
+    // `export` writes the same model from the checkpoint (the file's card says where it came
+    // from, so the runtime's test NLL of each file is compared, to the last bit).
+    let run = b.join("mlp");
+    let exported = ok_json(&["export", "--run", run.to_str().unwrap(), "--json"]);
+    for (e, t) in exported.as_array().unwrap().iter().zip(averaged["export"].as_array().unwrap()) {
+        assert_eq!((&e["quant"], &e["test_nll"]), (&t["quant"], &t["test_nll"]));
+    }
+    let err = fail(&["train", "--model", "mlp", "--out", dir.path().to_str().unwrap(), "--average", "1.5"]);
+    assert!(err.contains("average must be in [0, 1]"), "{err}");
+}
+
 #[test]
 fn config_file_round_trips() {
     let dir = tempfile::tempdir().unwrap();

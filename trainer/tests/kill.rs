@@ -66,8 +66,9 @@ fn sigkill_during_training_and_export_never_breaks_the_run() {
 
 /// A run killed mid-way (SIGKILL, after some checkpoint) and resumed ends with exactly the
 /// weights of a run that was never interrupted: the checkpoint carries everything (weights,
-/// step, sampler state, losses), whenever the kill lands. With dropout, so the masks are
-/// reproduced too.
+/// step, sampler state, losses, the running weight average), whenever the kill lands. With
+/// dropout, so the masks are reproduced too, and with weight averaging over most of the run,
+/// so the kill lands inside the averaged steps or before them.
 #[test]
 fn a_run_killed_mid_way_and_resumed_equals_an_uninterrupted_one_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();
@@ -100,6 +101,8 @@ fn a_run_killed_mid_way_and_resumed_equals_an_uninterrupted_one_bit_for_bit() {
             "500",
             "--dropout",
             "0.1",
+            "--average",
+            "0.95",
         ]
         .map(String::from)
         .to_vec()
@@ -135,6 +138,9 @@ fn a_run_killed_mid_way_and_resumed_equals_an_uninterrupted_one_bit_for_bit() {
     };
     assert_eq!(bits(&ck_a), bits(&ck_b), "weights differ after a kill at step {killed_at} and a resume");
     assert_eq!(ck_a.losses, ck_b.losses);
+    let average = ck_a.average.as_ref().expect("the run averages");
+    assert_eq!(average.count, 114, "every 100th of the last 11,400 steps, the last included");
+    assert_eq!(ck_a.average, ck_b.average, "the weight average differs after a kill at step {killed_at}");
     // And the exported files are the same bytes.
     for f in ["model-f32.mkmr", "model-int8.mkmr"] {
         assert_eq!(std::fs::read(a.join("mlp").join(f)).unwrap(), std::fs::read(b.join("mlp").join(f)).unwrap(), "{f}");

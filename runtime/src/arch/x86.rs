@@ -8,7 +8,7 @@
 //! against it.
 
 use super::avx2;
-use crate::int_kernels::{pair_weights, LANES};
+use crate::int_kernels::{groups, pair_weights, Group, GROUP, LANES};
 use crate::quant;
 use crate::tables::TANH_Q15;
 use crate::tensor::{i32_le, I32Le};
@@ -51,51 +51,20 @@ pub fn linear_batch_on(
     b: &[I32Le],
     mut emit: impl FnMut(usize, usize, &[[i32; LANES]]),
 ) {
-    let n_out = b.len();
-    let (quads, rest) = (n_out / 4, n_out % 4);
     // A group's weights as `pmaddwd` multiplies them, expanded once and read by every tile:
     // when the layer is narrow enough and the batch has more than one tile to share them
     // (one buffer for the whole layer, made only then; a `heapless::Vec`, so that nothing
     // is written before the weights: zeroing 4 KB per layer call cost 2.5% of a batch).
     let expand = n_in.div_ceil(2) <= MAX_PAIRS && stride / LANES >= 2;
     let mut splat = expand.then(heapless::Vec::<[m128i; 4], MAX_PAIRS>::new);
-    for q in 0..quads {
-        let g = w.get(q * 4 * n_in..(q + 1) * 4 * n_in).unwrap_or(&[]);
-        group::<4>(
-            x_t,
-            stride,
-            g,
-            n_in,
-            b.get(q * 4..).unwrap_or(&[]),
-            splat.as_mut().map(|v| (v, avx2)),
-            |r, l, s| emit(q * 4 + r, l, s),
-        );
-    }
-    let mut first = quads * 4;
-    if rest >= 2 {
-        let g = w.get(first * n_in..(first + 2) * n_in).unwrap_or(&[]);
-        group::<2>(
-            x_t,
-            stride,
-            g,
-            n_in,
-            b.get(first..).unwrap_or(&[]),
-            splat.as_mut().map(|v| (v, avx2)),
-            |r, l, s| emit(first + r, l, s),
-        );
-        first += 2;
-    }
-    if rest % 2 == 1 {
-        let g = w.get(first * n_in..(first + 1) * n_in).unwrap_or(&[]);
-        group::<1>(
-            x_t,
-            stride,
-            g,
-            n_in,
-            b.get(first..).unwrap_or(&[]),
-            splat.as_mut().map(|v| (v, avx2)),
-            |r, l, s| emit(first + r, l, s),
-        );
+    for (rows, g) in groups(w, b, n_in) {
+        let lent = splat.as_mut().map(|v| (v, avx2));
+        let mut emit = |r: usize, lane0: usize, s: &[[i32; LANES]]| emit(g.first + r, lane0, s);
+        match rows {
+            GROUP => group::<GROUP>(x_t, stride, &g, n_in, lent, &mut emit),
+            2 => group::<2>(x_t, stride, &g, n_in, lent, &mut emit),
+            _ => group::<1>(x_t, stride, &g, n_in, lent, &mut emit),
+        }
     }
 }
 
@@ -107,12 +76,12 @@ pub fn linear_batch_on(
 fn group<const R: usize>(
     x_t: &[i16],
     stride: usize,
-    w: &[i8],
+    g: &Group,
     n_in: usize,
-    b: &[I32Le],
     splat: Option<(&mut heapless::Vec<[m128i; 4], MAX_PAIRS>, bool)>,
-    mut emit: impl FnMut(usize, usize, &[[i32; LANES]]),
+    emit: &mut impl FnMut(usize, usize, &[[i32; LANES]]),
 ) {
+    let (w, b) = (g.w, g.b);
     let pairs = n_in.div_ceil(2);
     let bias: [m128i; R] = core::array::from_fn(|r| set_splat_i32_m128i(b.get(r).map_or(0, i32_le)));
     let Some((expanded, avx2)) = splat.filter(|_| pairs <= MAX_PAIRS) else {
@@ -126,7 +95,7 @@ fn group<const R: usize>(
                 };
                 mac::<R>(&mut acc, x, &splats::<R>(w, n_in, c));
             }
-            emit_tile(acc, lane0, &mut emit);
+            emit_tile(acc, lane0, emit);
         }
         return;
     };
@@ -170,7 +139,7 @@ fn group<const R: usize>(
             let Some(ws) = ws.first_chunk::<R>() else { break };
             mac::<R>(&mut acc, x, ws);
         }
-        emit_tile(acc, lane0, &mut emit);
+        emit_tile(acc, lane0, emit);
     }
 }
 

@@ -44,9 +44,11 @@ pub fn export_run(global: &Global, args: &ExportArgs) -> anyhow::Result<Vec<Expo
     }
     let mut card = card_lines(cfg, &p, &[]);
     card.push(format!("exported from: {} at step {}", run.checkpoint_file(which).display(), ck.step));
+    // The run's model (its weights' average when it averages), or the best step's weights.
+    let params = if args.best { ck.params.clone() } else { ck.model_params()? };
     let source = match cfg.model {
-        ModelChoice::Mlp => export::Source::Mlp { shape: MlpConfig::new(cfg, p.ds.vocab.len()), params: &ck.params },
-        _ => export::Source::Bigram { table: &ck.params.get("W")?.values },
+        ModelChoice::Mlp => export::Source::Mlp { shape: MlpConfig::new(cfg, p.ds.vocab.len()), params: &params },
+        _ => export::Source::Bigram { table: &params.get("W")?.values },
     };
     write_exports(&run, &vocab, &source, &p, &card, say)
 }

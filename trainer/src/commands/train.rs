@@ -128,6 +128,10 @@ pub struct Overrides {
     /// Write a checkpoint every N steps (0: at the end) [default: 10000].
     #[arg(long)]
     pub checkpoint_every: Option<usize>,
+    /// Average the weights of every 100th step over this last fraction of the run; the mean
+    /// is the run's model (0: the last step's weights) [default: 0; large 0.25].
+    #[arg(long)]
+    pub average: Option<f64>,
 }
 
 impl Overrides {
@@ -141,7 +145,7 @@ impl Overrides {
             steps
         );
         set!(lr, lr_decay, lr_milestones, schedule);
-        set!(scaled_init, weight_decay, eval_every, checkpoint_every);
+        set!(scaled_init, weight_decay, eval_every, checkpoint_every, average);
         cfg.skip_bad_lines |= self.skip_bad_lines;
         cfg.dedup |= self.dedup;
     }
@@ -333,12 +337,19 @@ where
         ModelChoice::Mlp => {
             let m = shape.load::<B>(&ck.params, device)?.with_dropout(cfg.dropout);
             let (m, o) = training::train(m, &mut ck, &p.train, &p.dev, run, device, quiet)?;
+            // The run's model: its weights' average when it averages (`--average`).
+            let m = if ck.average.is_some() { shape.load::<B>(&ck.model_params()?, device)? } else { m };
             let l = split_losses(&burn::module::AutodiffModule::valid(&m), p, device);
             (m.params(), o, l)
         }
         _ => {
             let m = model::bigram::NnBigram::<B>::load(v, cfg.weight_decay, &ck.params, device)?;
             let (m, o) = training::train(m, &mut ck, &p.train, &p.dev, run, device, quiet)?;
+            let m = if ck.average.is_some() {
+                model::bigram::NnBigram::<B>::load(v, cfg.weight_decay, &ck.model_params()?, device)?
+            } else {
+                m
+            };
             let l = split_losses(&burn::module::AutodiffModule::valid(&m), p, device);
             (m.params(), o, l)
         }
