@@ -76,6 +76,10 @@ pub struct BatchScratch<'b> {
     /// each symbol id, each prepared for many draws ([`Network::prepare_draw`]) on its first
     /// use in a call of [`generate_batch`] (the sampler is the call's).
     prepared: &'b mut [u32],
+    /// The [`Network::model_key`] of the net whose batch tables ([`Network::begin_batch`])
+    /// `work` holds, 0 when it holds none: built once per scratch, again only after
+    /// something else used `work` (a prefix's streaming) or for another net.
+    tables: usize,
 }
 
 impl<'b> BatchScratch<'b> {
@@ -128,7 +132,10 @@ impl<'b> BatchScratch<'b> {
                 net.logits_into(one, work, logits);
             }
         }
-        Ok(Self { n_batch, slot_ctx, ctx, work, first, draw, stream, second, prepared })
+        // The batch's tables last: the steps above used `work` as one name's.
+        net.begin_batch(work);
+        let tables = net.model_key();
+        Ok(Self { n_batch, slot_ctx, ctx, work, first, draw, stream, second, prepared, tables })
     }
 
     /// Whether generation with `net` may stream (see [`crate::Scratch`]).
@@ -169,6 +176,9 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
     let streams = s.streams(net);
     let words = net.stream_words().max(1);
     let mut active: heapless::Vec<u16, MAX_BATCH> = heapless::Vec::new();
+    if !prefix.is_empty() {
+        s.tables = 0; // the prefixes' streaming uses `work`, where the tables live
+    }
     let mut states = s.stream.chunks_exact_mut(words);
     for ((slot, ctx), out) in s.slot_ctx.chunks_exact_mut(block).enumerate().zip(outs.iter_mut()) {
         ctx.fill(0);
@@ -187,8 +197,13 @@ pub fn generate_batch<N: Network + ?Sized, const B: usize>(
         // slot < n_batch <= MAX_BATCH, so both conversions and the push succeed.
         let _ = active.push(u16::try_from(slot).unwrap_or(0));
     }
-    // After the prefixes: their streaming used the work memory the batch's tables live in.
-    net.begin_batch(s.work);
+    // After the prefixes (their streaming used the work memory the batch's tables live in),
+    // unless the scratch holds this net's tables already.
+    let key = net.model_key();
+    if key == 0 || s.tables != key {
+        net.begin_batch(s.work);
+        s.tables = key;
+    }
     // Which entries of `s.prepared` this call has made (bit e: entry e).
     let mut ready = [0u64; (MAX_VOCAB + 1).div_ceil(64)];
     let n_vocab = vocab.len();

@@ -4,6 +4,7 @@
 //! that runs only an `IntNet` links no float code at all.
 
 use crate::arch;
+use crate::batch::MAX_BATCH;
 use crate::format::{Header, Linear, ModelKind, Quant, Weights};
 use crate::int_kernels::{batch_stride, Logits, Tanh};
 use crate::network::{stage_sizes, state_at, stream_batch_alone, weights_key, Network, Scratch};
@@ -11,7 +12,7 @@ use crate::quant::{requant, sample_weights, Softmax, BIGRAM_SHIFT, EMBED_SHIFT};
 use crate::rng::Pcg32;
 use crate::sampler::{one_hot, top_k, SampleConfig};
 use crate::stream::{self, Stack};
-use crate::tensor::{i32_le, int8s, words};
+use crate::tensor::{i32_le, int8s, words, I32Le};
 use crate::Error;
 
 /// An int8 file's integer model, ready to run (see [`crate::Model::int`]).
@@ -435,8 +436,8 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
         let plan = BatchPlan::new(h, 1);
         let t0 = &plan.table;
         let (table, rest) = split(work, t0.words());
-        let (x_t, _) = split(rest, plan.even);
-        let (table, x_t): (&mut [i32], &mut [i16]) = (bytemuck::cast_slice_mut(table), bytemuck::cast_slice_mut(x_t));
+        let table: &mut [i32] = bytemuck::cast_slice_mut(table);
+        let x_t: &mut [i16] = bytemuck::cast_slice_mut(split(rest, plan.even).0);
         // Lane `j * vocab + id`: symbol `id`'s embedding in slot `j` of the first layer's
         // input, every other input 0.
         let input = PairMajor::new(h, 0, t0.lanes);
@@ -464,13 +465,31 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
                 }
             }
         });
+        // Every window's units, from the table as a step computes them (where `x_t` was:
+        // the table is built).
+        if t0.combos > 0 {
+            let units: &mut [i16] = bytemuck::cast_slice_mut(split(rest, t0.units_words()).0);
+            let (vocab, m) = (h.vocab.len(), words(layer.requant));
+            let (mut ids, mut acc) = ([0u8; MAX_WINDOW], [0i32; MAX_TABLE_ROWS]);
+            let (ids, acc) = (ids.get_mut(..t0.n_merge).unwrap_or(&mut []), acc.get_mut(..t0.n_out).unwrap_or(&mut []));
+            for (c, out) in units.chunks_exact_mut(t0.n_out.max(1)).take(t0.combos).enumerate() {
+                // Window c's ids: its digits in base `vocab`, oldest first.
+                let mut rest = c;
+                for id in ids.iter_mut().rev() {
+                    *id = u8::try_from(rest % vocab.max(1)).unwrap_or(0);
+                    rest /= vocab.max(1);
+                }
+                t0.sums(table, ids, vocab, acc);
+                arch::hidden_many(acc, m, out);
+            }
+        }
     }
 
     fn forward_batch(&self, ctx: &[u8], n: usize, work: &mut [u32]) {
         let (h, w) = (self.header, self.weights);
         let plan = BatchPlan::new(h, n);
         let stride = plan.stride;
-        let (table, even, odd, logits) = plan.split(work);
+        let (tables, even, odd, logits) = plan.split(work);
         let block = h.block_size.max(1);
         let vocab = h.vocab.len();
         match w {
@@ -497,19 +516,13 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
                     let (mut acc, mut units) = ([0i32; MAX_TABLE_ROWS], [0i16; MAX_TABLE_ROWS]);
                     let acc = acc.get_mut(..t0.n_out).unwrap_or(&mut []);
                     let units = units.get_mut(..t0.n_out).unwrap_or(&mut []);
+                    let mut out = [0i16; MAX_TABLE_ROWS];
+                    let out = out.get_mut(..t0.n_out).unwrap_or(&mut []);
                     for (k, ids) in ctx.chunks_exact(block).take(n).enumerate() {
-                        for (t, ids) in ids.chunks_exact(t0.n_merge.max(1)).enumerate() {
-                            acc.fill(0);
-                            for (j, &id) in ids.iter().enumerate() {
-                                let lane = j * vocab + usize::from(id);
-                                let entry = table.get(lane * t0.n_out..(lane + 1) * t0.n_out).unwrap_or(&[]);
-                                for (a, &v) in acc.iter_mut().zip(entry) {
-                                    *a = a.wrapping_add(v);
-                                }
-                            }
-                            arch::hidden_many(acc, m, units);
+                        for (t, window) in ids.chunks_exact(t0.n_merge.max(1)).enumerate() {
+                            first_units(t0, &tables, window, vocab, m, acc, units, out);
                             let slot = next.slots(t, k);
-                            for (i, &u) in units.iter().enumerate() {
+                            for (i, &u) in out.iter().enumerate() {
                                 if let Some(o) = odd.get_mut(slot(i)) {
                                     *o = u;
                                 }
@@ -569,7 +582,7 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
         }
         let plan = BatchPlan::new(h, n);
         let stride = plan.stride;
-        let (table, even, odd, logits) = plan.split(work);
+        let (tables, even, odd, logits) = plan.split(work);
         let (block, vocab, last) = (h.block_size.max(1), h.vocab.len(), layers.len().saturating_sub(1));
         // Without `push` only the last layer runs, on the outputs the states hold.
         for (k, layer) in layers.iter().enumerate().skip(if push { 0 } else { last }) {
@@ -583,29 +596,20 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
                 }
             }
             let input = PairMajor::new(h, k, stride);
-            // The other buffer holds the outputs, a lane's together, on their way to the rings.
-            let (x_t, outs) = if k % 2 == 0 { (&mut *even, &mut *odd) } else { (&mut *odd, &mut *even) };
+            let x_t = if k % 2 == 0 { &mut *even } else { &mut *odd };
             let t0 = &plan.table;
             if k == 0 && t0.words() > 0 {
-                // The first layer from the table, a name at a time (see `forward_batch`).
+                // The first layer from the tables, a name at a time (see `forward_batch`).
                 let (mut acc, mut units) = ([0i32; MAX_TABLE_ROWS], [0i16; MAX_TABLE_ROWS]);
                 let acc = acc.get_mut(..t0.n_out).unwrap_or(&mut []);
                 let units = units.get_mut(..t0.n_out).unwrap_or(&mut []);
                 for (lane, ids) in ctx.chunks_exact(block).take(n).enumerate() {
-                    acc.fill(0);
-                    for (j, &id) in ids.get(block.saturating_sub(t0.n_merge)..).unwrap_or(&[]).iter().enumerate() {
-                        let entry = (j * vocab + usize::from(id)) * t0.n_out;
-                        for (a, &v) in acc.iter_mut().zip(table.get(entry..entry + t0.n_out).unwrap_or(&[])) {
-                            *a = a.wrapping_add(v);
-                        }
-                    }
-                    arch::hidden_many(acc, m, units);
+                    let window = ids.get(block.saturating_sub(t0.n_merge)..).unwrap_or(&[]);
                     let Some(state) = state_at(lane).and_then(|at| states.get_mut(at..at + per)) else { continue };
                     let at = stream::output_index::<i16>(state, 0).unwrap_or(usize::MAX);
                     let out: &mut [i16] = bytemuck::cast_slice_mut(state);
-                    for (o, &u) in out.iter_mut().skip(at).zip(units.iter()) {
-                        *o = u;
-                    }
+                    let Some(out) = out.get_mut(at..).and_then(|o| o.get_mut(..t0.n_out)) else { continue };
+                    first_units(t0, &tables, window, vocab, m, acc, units, out);
                 }
                 continue;
             }
@@ -634,18 +638,25 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
                 logits_batch(logits, x_t, stride, input.n_in, layer);
                 continue;
             }
-            // The outputs into every name's ring: the same slot in each state.
+            // The outputs straight into every name's ring: the same slot in each state, at
+            // `places[lane]` (i16) for each running name.
             let at = state_at(0).and_then(|s0| stream::output_index::<i16>(states.get_mut(s0..s0 + per)?, k));
             let Some(at) = at else { continue };
-            let n_out = b.len();
+            let mut places: heapless::Vec<usize, MAX_BATCH> = heapless::Vec::new();
+            for lane in 0..n.min(MAX_BATCH) {
+                // `n <= MAX_BATCH`: every push fits; a lane without a state gets no place.
+                let _ = places.push(state_at(lane).map_or(usize::MAX, |base| base * 2 + at));
+            }
+            let values: &mut [i16] = bytemuck::cast_slice_mut(states);
+            let slot = |lane: usize, i: usize| places.get(lane).and_then(|p| p.checked_add(i));
             arch::linear_batch(x_t, stride, w8, input.n_in, b, |first, lane0, rows| {
                 if let [r0, r1, r2, r3] = rows {
-                    // A quad's units, a lane's four together (one 8-byte store each).
+                    // A quad's units, a name's four together (one 8-byte store each).
                     let unit = |r: usize, sums| arch::hidden_lanes(sums, m.get(first + r).map_or(0, i32_le));
                     let quads = arch::transpose_quad([unit(0, r0), unit(1, r1), unit(2, r2), unit(3, r3)]);
                     for (l, q) in quads.iter().enumerate() {
-                        let at = (lane0 + l) * n_out + first;
-                        if let Some(o) = outs.get_mut(at..at + 4) {
+                        let to = slot(lane0 + l, first).and_then(|at| values.get_mut(at..at.checked_add(4)?));
+                        if let Some(o) = to {
                             o.copy_from_slice(q);
                         }
                     }
@@ -654,19 +665,12 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
                 for (i, sums) in rows.iter().enumerate().map(|(r, s)| (first + r, s)) {
                     let units = arch::hidden_lanes(sums, m.get(i).map_or(0, i32_le));
                     for (l, &u) in units.iter().enumerate() {
-                        if let Some(o) = outs.get_mut((lane0 + l) * n_out + i) {
+                        if let Some(o) = slot(lane0 + l, i).and_then(|at| values.get_mut(at)) {
                             *o = u;
                         }
                     }
                 }
             });
-            let values: &mut [i16] = bytemuck::cast_slice_mut(states);
-            for (lane, src) in outs.chunks_exact(n_out.max(1)).take(n).enumerate() {
-                let Some(base) = state_at(lane) else { continue };
-                if let Some(dst) = values.get_mut(base * 2 + at..base * 2 + at + n_out) {
-                    dst.copy_from_slice(src);
-                }
-            }
         }
     }
 
@@ -677,6 +681,35 @@ impl<const STREAM: bool> Network for IntNet<'_, '_, STREAM> {
             *z = zs.get(k).copied().unwrap_or(0);
         }
         sample(row, s, rng)
+    }
+}
+
+/// The first layer's units for the window `ids` into `out` (`[n_out]`): copied from the units
+/// table when [`Network::begin_batch`] made one, else summed from the table's entries
+/// (`acc`) and put through tanh (`units`), the same values either way.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn first_units(
+    t0: &FirstLayerTable,
+    tables: &Tables,
+    ids: &[u8],
+    vocab: usize,
+    m: &[I32Le],
+    acc: &mut [i32],
+    units: &mut [i16],
+    out: &mut [i16],
+) {
+    if t0.combos > 0 {
+        let at = t0.combo(ids, vocab) * t0.n_out;
+        if let Some(src) = tables.units.get(at..at + out.len()) {
+            out.copy_from_slice(src);
+        }
+        return;
+    }
+    t0.sums(tables.sums, ids, vocab, acc);
+    arch::hidden_many(acc, m, units);
+    for (o, &u) in out.iter_mut().zip(units.iter()) {
+        *o = u;
     }
 }
 
@@ -745,7 +778,17 @@ struct FirstLayerTable {
     n_out: usize,
     /// `n_merge * vocab`, rounded up to whole tiles.
     lanes: usize,
+    /// `vocab^n_merge` when the first layer's units for every window of `n_merge` symbols
+    /// fit [`MAX_UNITS`] values, otherwise 0 (no units table).
+    combos: usize,
 }
+
+/// Most values of the first layer's units table (128 KB of i16): the default model's
+/// 27 x 27 symbol pairs of 48 units take 34,992.
+const MAX_UNITS: usize = 1 << 16;
+
+/// Most symbols a window of the units table covers.
+const MAX_WINDOW: usize = 16;
 
 impl FirstLayerTable {
     /// The table for `h`'s first layer, or an empty one when the first layer is the logits
@@ -753,12 +796,19 @@ impl FirstLayerTable {
     fn new(h: &Header) -> Self {
         let layers = h.layers.as_slice();
         match layers.first() {
-            Some(l) if layers.len() > 1 && l.n_out <= MAX_TABLE_ROWS && h.kind == ModelKind::Mlp => Self {
-                n_merge: l.n_merge,
-                n_out: l.n_out,
-                lanes: batch_stride(l.n_merge.saturating_mul(h.vocab.len())),
-            },
-            _ => Self { n_merge: 0, n_out: 0, lanes: 0 },
+            Some(l) if layers.len() > 1 && l.n_out <= MAX_TABLE_ROWS && h.kind == ModelKind::Mlp => {
+                let vocab = h.vocab.len();
+                let combos = (0..l.n_merge).try_fold(1usize, |c, _| c.checked_mul(vocab));
+                Self {
+                    n_merge: l.n_merge,
+                    n_out: l.n_out,
+                    lanes: batch_stride(l.n_merge.saturating_mul(vocab)),
+                    combos: combos
+                        .filter(|c| c.saturating_mul(l.n_out) <= MAX_UNITS && l.n_merge <= MAX_WINDOW)
+                        .unwrap_or(0),
+                }
+            }
+            _ => Self { n_merge: 0, n_out: 0, lanes: 0, combos: 0 },
         }
     }
 
@@ -766,6 +816,36 @@ impl FirstLayerTable {
     fn words(&self) -> usize {
         self.lanes.saturating_mul(self.n_out)
     }
+
+    /// Words of the units table: for every window of `n_merge` symbols (its ids read as a
+    /// number in base `vocab`, oldest first), the first layer's `n_out` units (i16).
+    fn units_words(&self) -> usize {
+        self.combos.saturating_mul(self.n_out).div_ceil(2)
+    }
+
+    /// The window `ids`' entry of the units table.
+    fn combo(&self, ids: &[u8], vocab: usize) -> usize {
+        ids.iter().fold(0, |c, &id| c * vocab + usize::from(id))
+    }
+
+    /// The sums of the first layer for the window `ids` from the table, into `acc`.
+    fn sums(&self, table: &[i32], ids: &[u8], vocab: usize, acc: &mut [i32]) {
+        acc.fill(0);
+        for (j, &id) in ids.iter().enumerate() {
+            let entry = (j * vocab + usize::from(id)) * self.n_out;
+            for (a, &v) in acc.iter_mut().zip(table.get(entry..entry + self.n_out).unwrap_or(&[])) {
+                *a = a.wrapping_add(v);
+            }
+        }
+    }
+}
+
+/// The first layer's tables in the batch's working memory, as [`Network::begin_batch`] built
+/// them: the sums' entries ([`FirstLayerTable`]) and, when it has them, the units of every
+/// window.
+struct Tables<'w> {
+    sums: &'w [i32],
+    units: &'w [i16],
 }
 
 /// Where the batch path keeps what in its working memory (sizes in words), for `n` names.
@@ -811,19 +891,21 @@ impl BatchPlan {
         Self { stride, table, even, odd, logits: vocab.saturating_mul(stride), row: vocab }
     }
 
-    /// `work`'s parts: the first layer's table, the even and odd layers' inputs, the logits
-    /// (at the end of `work`, see [`logits_at_end`]).
+    /// `work`'s parts: the first layer's tables (sums, units), the even and odd layers'
+    /// inputs, the logits (at the end of `work`, see [`logits_at_end`]).
     #[allow(clippy::type_complexity)]
-    fn split<'w>(&self, work: &'w mut [u32]) -> (&'w [i32], &'w mut [i16], &'w mut [i16], &'w mut [i32]) {
+    fn split<'w>(&self, work: &'w mut [u32]) -> (Tables<'w>, &'w mut [i16], &'w mut [i16], &'w mut [i32]) {
         let (table, rest) = split(work, self.table.words());
+        let (units, rest) = split(rest, self.table.units_words());
         let (even, rest) = split(rest, self.even);
         let (odd, rest) = split(rest, self.odd);
         let (logits, _) = logits_at_end(rest, self.stride, self.row);
-        (bytemuck::cast_slice(table), bytemuck::cast_slice_mut(even), bytemuck::cast_slice_mut(odd), logits)
+        let tables = Tables { sums: bytemuck::cast_slice(table), units: bytemuck::cast_slice(units) };
+        (tables, bytemuck::cast_slice_mut(even), bytemuck::cast_slice_mut(odd), logits)
     }
 
     fn words(&self) -> usize {
-        [self.table.words(), self.even, self.odd, self.logits, self.row]
+        [self.table.words(), self.table.units_words(), self.even, self.odd, self.logits, self.row]
             .iter()
             .fold(0usize, |a, &b| a.saturating_add(b))
     }

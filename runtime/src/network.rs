@@ -212,12 +212,14 @@ pub(crate) fn stream_batch_alone<N: Network + ?Sized>(
     if per > 0 && n > 0 && (1..n).all(|k| seen(k) == seen(0)) {
         return false;
     }
-    if push {
+    if push && per > 0 {
         for (k, ids) in ctx.chunks_exact(net.block_size().max(1)).take(n).enumerate() {
             if let Some(state) = state_at(slots, per, k).and_then(|at| states.get_mut(at..at + per)) {
                 net.stream_push(ids, state, work);
             }
         }
+        // One name's streaming used `work`, where the batch's tables live.
+        net.begin_batch(work);
     }
     net.forward_batch(ctx, n, work);
     true
