@@ -699,11 +699,10 @@ fn first_units(
     units: &mut [i16],
     out: &mut [i16],
 ) {
-    if t0.combos > 0 {
-        let at = t0.combo(ids, vocab) * t0.n_out;
-        if let Some(src) = tables.units.get(at..at + out.len()) {
-            out.copy_from_slice(src);
-        }
+    // (A window's number is only formed when the table exists: it then fits `combos`.)
+    let at = (t0.combos > 0).then(|| t0.combo(ids, vocab) * t0.n_out);
+    if let Some(src) = at.and_then(|at| tables.units.get(at..at + out.len())) {
+        out.copy_from_slice(src);
         return;
     }
     t0.sums(tables.sums, ids, vocab, acc);
@@ -880,13 +879,6 @@ impl BatchPlan {
         }
         // The table's build input: one position, `lanes` lanes.
         even = even.max(PairMajor::new(h, 0, table.lanes).block.div_ceil(2));
-        // A streaming step's outputs of a hidden layer, in the buffer its input is not in.
-        // (Sized for any hierarchy: whether it streams is not worth working out here.)
-        let outs = match h.stage(1).0 {
-            0 | 1 => 0,
-            _ => h.layers.as_slice().iter().map(|l| l.n_out).max().unwrap_or(0).saturating_mul(stride).div_ceil(2),
-        };
-        let (even, odd) = (even.max(outs), odd.max(outs));
         let vocab = h.vocab.len();
         Self { stride, table, even, odd, logits: vocab.saturating_mul(stride), row: vocab }
     }
