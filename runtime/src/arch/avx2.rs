@@ -83,17 +83,35 @@ pub fn quad16(x: &[i16], row: usize, at: usize, w: &[[[i32; 4]; 4]], pairs: usiz
         return quad16_ref(x, row, at, w, pairs);
     }
     let mut out = [[0i32; LANES16]; 4];
-    let xp = x.as_ptr().wrapping_add(at);
-    // SAFETY: `available()` said the CPU and OS run AVX2 (every instruction below is AVX or
-    // AVX2). Column pair c is read once, for each c < `pairs` in order (an odd count's first
-    // alone, then two per pass, `pairs / 2` passes): 64 bytes of inputs at `xp + c * row`
-    // (i16: values `c * row + at .. + 32` of `x`) and 4 bytes at each of `w[c][0..4]`, all
-    // checked in bounds above. Unaligned loads (`vmovdqu`, `vpbroadcastd`) need no alignment.
-    // It writes only `out` (256 bytes, eight unaligned stores) and no stack. It changes
-    // ymm0-ymm11, declared clobbered through their xmm halves: the compiler keeps nothing in
-    // the upper halves in a build without AVX, and every calling convention leaves them to
-    // the callee; `vzeroupper` clears them at the end so that the SSE2 code after it pays no
-    // transition.
+    // SAFETY: `available()` said the CPU and OS run AVX2, which `quad16_asm` asks for; the
+    // pointers and counts are those checked in bounds above (its contract).
+    unsafe { quad16_asm(x.as_ptr().wrapping_add(at), row * 2, w.as_ptr(), pairs, &mut out) };
+    out
+}
+
+/// The loop of [`quad16`]: `pairs` (at least 1) column pairs of inputs at `xp`, `step` bytes
+/// apart, and of weights at `w`, into `out`.
+///
+/// # Safety
+/// The CPU must run AVX2; `xp + c * step / 2 .. + 32` (i16) and `w[c]` must be readable for
+/// every `c < pairs`.
+#[target_feature(enable = "avx2")]
+unsafe fn quad16_asm(
+    xp: *const i16,
+    step: usize,
+    w: *const [[i32; 4]; 4],
+    pairs: usize,
+    out: &mut [[i32; LANES16]; 4],
+) {
+    // SAFETY: the function's contract: the CPU runs AVX2 (every instruction below is AVX or
+    // AVX2), and column pair c is readable for each c < `pairs`, read once in order (an odd
+    // count's first alone, then two per pass, `pairs / 2` passes): 64 bytes of inputs at
+    // `xp + c * step` bytes and 4 bytes at each of `w[c][0..4]`. Unaligned loads (`vmovdqu`,
+    // `vpbroadcastd`) need no alignment. It writes only `out` (256 bytes, eight unaligned
+    // stores) and no stack. It changes ymm0-ymm11 and, through `vzeroupper` (which spares
+    // the SSE code after it a transition), the upper halves of every ymm register: all
+    // sixteen are declared clobbered, whole, so the compiler keeps nothing in them across the
+    // block, in a build for AVX CPUs (`target-cpu=x86-64-v3`) as in the default one.
     unsafe {
         core::arch::asm!(
             "vpxor xmm0, xmm0, xmm0",
@@ -131,24 +149,27 @@ pub fn quad16(x: &[i16], row: usize, at: usize, w: &[[[i32; 4]; 4]], pairs: usiz
             "vmovdqu ymmword ptr [{out} + 224], ymm7",
             "vzeroupper",
             x = inout(reg) xp => _,
-            w = inout(reg) w.as_ptr() => _,
+            w = inout(reg) w => _,
             n = inout(reg) pairs => _,
-            step = in(reg) row * 2,
+            step = in(reg) step,
             out = in(reg) out.as_mut_ptr(),
-            out("xmm0") _,
-            out("xmm1") _,
-            out("xmm2") _,
-            out("xmm3") _,
-            out("xmm4") _,
-            out("xmm5") _,
-            out("xmm6") _,
-            out("xmm7") _,
-            out("xmm8") _,
-            out("xmm9") _,
-            out("xmm10") _,
-            out("xmm11") _,
+            out("ymm0") _,
+            out("ymm1") _,
+            out("ymm2") _,
+            out("ymm3") _,
+            out("ymm4") _,
+            out("ymm5") _,
+            out("ymm6") _,
+            out("ymm7") _,
+            out("ymm8") _,
+            out("ymm9") _,
+            out("ymm10") _,
+            out("ymm11") _,
+            out("ymm12") _,
+            out("ymm13") _,
+            out("ymm14") _,
+            out("ymm15") _,
             options(nostack),
         );
     }
-    out
 }
