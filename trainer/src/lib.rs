@@ -3,6 +3,7 @@
 //! benchmarks and tests call these modules directly.
 
 pub mod backend;
+pub mod calibrate;
 pub mod checkpoint;
 pub mod commands;
 pub mod config;

@@ -134,6 +134,51 @@ fn averaged_weights_are_the_runs_model() {
     assert!(err.contains("average must be in [0, 1]"), "{err}");
 }
 
+/// `--calibrate`: the same training, the output layer divided by the fitted temperature, a
+/// dev loss no higher than the plain run's, the temperature in the report and both files'
+/// cards, `export` writing the same model again; refused for the neural bigram.
+#[test]
+fn calibrated_runs_fold_the_fitted_temperature_into_the_output_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path());
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let plain = tiny_mlp(&data, &a, "400", &[]);
+    let calibrated = tiny_mlp(&data, &b, "400", &["--calibrate", "true"]);
+    assert!(plain.get("temperature").is_none());
+    let t = calibrated["temperature"].as_f64().unwrap();
+    assert!(t.is_finite() && t > 0.0 && t != 1.0, "T = {t}");
+    let dev = |r: &serde_json::Value| r["dev_loss"].as_f64().unwrap();
+    assert!(dev(&calibrated) <= dev(&plain) + 1e-6, "{} > {}", dev(&calibrated), dev(&plain));
+    // The weights: every tensor the same but the last layer's, which is divided by T.
+    let file = |d: &Path| std::fs::read(d.join("mlp/model-f32.mkmr")).unwrap();
+    let (fa, fb) = (file(&a), file(&b));
+    let (ma, mb) = (runtime::Model::from_bytes(&fa).unwrap(), runtime::Model::from_bytes(&fb).unwrap());
+    let (ta, tb) = (ma.tensors(), mb.tensors());
+    let last = ta.len() - 2;
+    for (i, (x, y)) in ta.iter().zip(tb.iter()).enumerate() {
+        assert_eq!((x.name, x.rows, x.cols), (y.name, y.rows, y.cols));
+        for (r, c) in (0..x.rows).flat_map(|r| (0..x.cols).map(move |c| (r, c))) {
+            let (x, y) = (x.get(r, c).unwrap(), y.get(r, c).unwrap());
+            if i < last {
+                assert_eq!(x, y, "tensor {i} changed");
+            } else {
+                assert!((x / t - y).abs() <= 1e-6 * x.abs().max(1.0), "{x} / {t} != {y}");
+            }
+        }
+    }
+    for bytes in [&fb, &std::fs::read(b.join("mlp/model-int8.mkmr")).unwrap()] {
+        let model = runtime::Model::from_bytes(bytes).unwrap();
+        let card = runtime::Network::header(&model).card;
+        assert!(card.contains(&format!("temperature: {t:.6}")), "{card}");
+    }
+    let exported = ok_json(&["export", "--run", b.join("mlp").to_str().unwrap(), "--json"]);
+    for (e, t) in exported.as_array().unwrap().iter().zip(calibrated["export"].as_array().unwrap()) {
+        assert_eq!((&e["quant"], &e["test_nll"]), (&t["quant"], &t["test_nll"]));
+    }
+    let err = fail(&["train", "--model", "nn-bigram", "--out", dir.path().to_str().unwrap(), "--calibrate", "true"]);
+    assert!(err.contains("calibrate applies to the mlp"), "{err}");
+}
+
 #[test]
 fn config_file_round_trips() {
     let dir = tempfile::tempdir().unwrap();

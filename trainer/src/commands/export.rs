@@ -5,7 +5,7 @@ use super::{card_lines, prepare, train_log_probs, write_exports, ExportRow, Glob
 use crate::config::ModelChoice;
 use crate::model::mlp::MlpConfig;
 use crate::run_dir::{RunDir, Weights};
-use crate::{export, model};
+use crate::{calibrate, export, model};
 use anyhow::bail;
 use std::path::PathBuf;
 
@@ -45,9 +45,16 @@ pub fn export_run(global: &Global, args: &ExportArgs) -> anyhow::Result<Vec<Expo
     let mut card = card_lines(cfg, &p, &[]);
     card.push(format!("exported from: {} at step {}", run.checkpoint_file(which).display(), ck.step));
     // The run's model (its weights' average when it averages), or the best step's weights.
-    let params = if args.best { ck.params.clone() } else { ck.model_params()? };
+    let mut params = if args.best { ck.params.clone() } else { ck.model_params()? };
+    let shape = MlpConfig::new(cfg, p.ds.vocab.len());
+    if cfg.calibrate {
+        // Fitted again on the dev split, as `train` did (the same weights give the same T).
+        let (calibrated, t) = calibrate::calibrate(&vocab, shape, &params, &p.splits.dev)?;
+        params = calibrated;
+        card.push(format!("temperature: {t:.6}"));
+    }
     let source = match cfg.model {
-        ModelChoice::Mlp => export::Source::Mlp { shape: MlpConfig::new(cfg, p.ds.vocab.len()), params: &params },
+        ModelChoice::Mlp => export::Source::Mlp { shape, params: &params },
         _ => export::Source::Bigram { table: &params.get("W")?.values },
     };
     write_exports(&run, &vocab, &source, &p, &card, say)

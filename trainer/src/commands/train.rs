@@ -8,7 +8,7 @@ use crate::model::fused::FusedOps;
 use crate::model::mlp::MlpConfig;
 use crate::model::Net;
 use crate::run_dir::{RunDir, Weights};
-use crate::{export, model, plot, training, with_backend};
+use crate::{calibrate, export, model, plot, training, with_backend};
 use anyhow::{bail, Context};
 use runtime::{Pcg32, Temperature};
 use serde::Serialize;
@@ -132,6 +132,10 @@ pub struct Overrides {
     /// is the run's model (0: the last step's weights) [default: 0; large 0.25].
     #[arg(long)]
     pub average: Option<f64>,
+    /// Fit a temperature for the logits on the dev split and fold it into the output layer
+    /// (mlp) [default: false; large true].
+    #[arg(long)]
+    pub calibrate: Option<bool>,
 }
 
 impl Overrides {
@@ -145,7 +149,7 @@ impl Overrides {
             steps
         );
         set!(lr, lr_decay, lr_milestones, schedule);
-        set!(scaled_init, weight_decay, eval_every, checkpoint_every, average);
+        set!(scaled_init, weight_decay, eval_every, checkpoint_every, average, calibrate);
         cfg.skip_bad_lines |= self.skip_bad_lines;
         cfg.dedup |= self.dedup;
     }
@@ -176,6 +180,9 @@ pub struct TrainReport {
     /// The neural bigram: its objective (loss plus penalty) at the last step.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_loss: Option<f32>,
+    /// The MLP with `calibrate`: the temperature folded into its output layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
     pub out: PathBuf,
     pub export: Vec<ExportRow>,
 }
@@ -293,6 +300,7 @@ fn train_bigram(cfg: &TrainConfig, p: &Prepared, run: &RunDir, say: Say) -> anyh
         final_train_minibatch_loss: None,
         w_vs_log_counts_mean_abs: None,
         total_loss: None,
+        temperature: None,
         out: run.path().to_path_buf(),
         export: exports,
     })
@@ -333,14 +341,22 @@ where
         }
     };
     let quiet = global.quiet || global.json;
-    let (params, outcome, losses) = match cfg.model {
+    let (params, outcome, losses, temperature) = match cfg.model {
         ModelChoice::Mlp => {
             let m = shape.load::<B>(&ck.params, device)?.with_dropout(cfg.dropout);
             let (m, o) = training::train(m, &mut ck, &p.train, &p.dev, run, device, quiet)?;
             // The run's model: its weights' average when it averages (`--average`).
             let m = if ck.average.is_some() { shape.load::<B>(&ck.model_params()?, device)? } else { m };
+            // With `--calibrate`, its temperature folded into the output layer.
+            let (m, t) = if cfg.calibrate {
+                let (params, t) = calibrate::calibrate(&vocab, shape, &m.params(), &p.splits.dev)?;
+                say.line(format!("calibrated: temperature {t:.4} (fitted on dev, folded into the output layer)"));
+                (shape.load::<B>(&params, device)?, Some(t))
+            } else {
+                (m, None)
+            };
             let l = split_losses(&burn::module::AutodiffModule::valid(&m), p, device);
-            (m.params(), o, l)
+            (m.params(), o, l, t)
         }
         _ => {
             let m = model::bigram::NnBigram::<B>::load(v, cfg.weight_decay, &ck.params, device)?;
@@ -351,7 +367,7 @@ where
                 m
             };
             let l = split_losses(&burn::module::AutodiffModule::valid(&m), p, device);
-            (m.params(), o, l)
+            (m.params(), o, l, None)
         }
     };
     let (tr, dv, te) = losses;
@@ -384,10 +400,13 @@ where
         final_train_minibatch_loss: ck.losses.last().copied(),
         w_vs_log_counts_mean_abs: None,
         total_loss: None,
+        temperature,
         out: run.path().to_path_buf(),
         export: vec![],
     };
-    let card = card_lines(cfg, p, &[("train_loss", tr), ("dev_loss", dv), ("test_loss", te)]);
+    let mut figures = vec![("train_loss", tr), ("dev_loss", dv), ("test_loss", te)];
+    figures.extend(temperature.map(|t| ("temperature", t)));
+    let card = card_lines(cfg, p, &figures);
     match cfg.model {
         ModelChoice::Mlp => {
             report.export = write_exports(run, &vocab, &export::Source::Mlp { shape, params: &params }, p, &card, say)?;
