@@ -9,10 +9,10 @@
 //! The dev logits come from the runtime's f32 model of the weights (no Burn), so `train` and
 //! `export` calibrate the same weights the same way.
 
+use crate::data::Examples;
 use crate::export::{encode_model, Source};
 use crate::model::mlp::MlpConfig;
 use crate::model::Params;
-use anyhow::Context;
 use runtime::{Model, Network, Quant, Scratch};
 
 /// Temperatures the fit searches, as `1 / T`: from T = 0.25 to T = 4.
@@ -58,58 +58,37 @@ pub fn fit_temperature(logits: &[f32], targets: &[u8], v: usize) -> f64 {
     }
 }
 
-/// The model's logits for every example of `words` (`[examples, vocab]`) and their
-/// targets, from the runtime's f32 model of `params`.
-pub fn logits_of(
-    vocab: &str,
-    shape: MlpConfig,
-    params: &Params,
-    words: &[String],
-) -> anyhow::Result<(Vec<f32>, Vec<u8>)> {
+/// The model's logits for every context window of `ex` (`[ex.len(), vocab]`), from the
+/// runtime's f32 model of `params`.
+pub fn logits_of(vocab: &str, shape: MlpConfig, params: &Params, ex: &Examples) -> anyhow::Result<Vec<f32>> {
     let (bytes, _) = encode_model(vocab, &Source::Mlp { shape, params }, Quant::F32, "")?;
     let model = Model::from_bytes(&bytes)?;
     let net = model.float()?;
     let mut buf = vec![0; model.scratch_words()];
     let mut scratch = Scratch::new(&net, &mut buf)?;
-    let (mut logits, mut targets) = (vec![], vec![]);
-    let mut ctx = vec![0u8; shape.block_size];
-    for word in words {
-        ctx.fill(0);
-        let ids = word.chars().map(|c| net.vocab().id(c).with_context(|| format!("{c:?} is not in the vocabulary")));
-        for id in ids.chain(std::iter::once(Ok(0))) {
-            let id = id?;
-            logits.extend_from_slice(net.logits(&ctx, &mut scratch)?);
-            targets.push(id);
-            if let Some(last) = ctx.len().checked_sub(1) {
-                ctx.rotate_left(1);
-                ctx[last] = id;
-            }
-        }
+    let mut logits = Vec::with_capacity(ex.len() * vocab.chars().count());
+    for ctx in ex.x.chunks_exact(ex.block_size) {
+        logits.extend_from_slice(net.logits(ctx, &mut scratch)?);
     }
-    Ok((logits, targets))
+    Ok(logits)
 }
 
 /// Divides the output layer's weights and bias by `t`: the model's logits become `logits / t`.
 pub fn fold_temperature(shape: MlpConfig, params: &mut Params, t: f64) -> anyhow::Result<()> {
     let last = shape.specs().len();
     for name in [format!("W{last}"), format!("b{last}")] {
-        let tensor = params
-            .tensors
-            .iter_mut()
-            .find(|x| x.name == name)
-            .with_context(|| format!("checkpoint has no tensor {name}; it was written by another model kind"))?;
-        for w in &mut tensor.values {
+        for w in &mut params.get_mut(&name)?.values {
             *w = (f64::from(*w) / t) as f32;
         }
     }
     Ok(())
 }
 
-/// Fits the temperature on `dev` and folds it into a copy of `params`: the calibrated weights
-/// and `T`.
-pub fn calibrate(vocab: &str, shape: MlpConfig, params: &Params, dev: &[String]) -> anyhow::Result<(Params, f64)> {
-    let (logits, targets) = logits_of(vocab, shape, params, dev)?;
-    let t = fit_temperature(&logits, &targets, vocab.chars().count());
+/// Fits the temperature on `dev` (the dev split's examples) and folds it into a copy of
+/// `params`: the calibrated weights and `T`.
+pub fn calibrate(vocab: &str, shape: MlpConfig, params: &Params, dev: &Examples) -> anyhow::Result<(Params, f64)> {
+    let logits = logits_of(vocab, shape, params, dev)?;
+    let t = fit_temperature(&logits, &dev.y, vocab.chars().count());
     let mut calibrated = params.clone();
     fold_temperature(shape, &mut calibrated, t)?;
     Ok((calibrated, t))
@@ -176,17 +155,19 @@ mod tests {
         let vocab = ".abc";
         let shape = MlpConfig::new(&cfg, vocab.len());
         let mut params = shape.init_params(false, &mut Pcg32::new(1, 1));
-        let words = ["abca".to_string(), "cab".to_string()];
-        let (before, targets) = logits_of(vocab, shape, &params, &words).unwrap();
-        assert_eq!(targets, [1, 2, 3, 1, 0, 3, 1, 2, 0]);
+        let words = ["abca", "cab"];
+        let ex = Examples::build(&words, &crate::data::Vocab::from_words(&words), 4);
+        assert_eq!(ex.y, [1, 2, 3, 1, 0, 3, 1, 2, 0]);
+        let before = logits_of(vocab, shape, &params, &ex).unwrap();
         fold_temperature(shape, &mut params, 2.5).unwrap();
-        let (after, _) = logits_of(vocab, shape, &params, &words).unwrap();
-        assert_eq!(before.len(), targets.len() * 4);
+        let after = logits_of(vocab, shape, &params, &ex).unwrap();
+        assert_eq!(before.len(), ex.len() * 4);
         for (b, a) in before.iter().zip(&after) {
             assert!((b / 2.5 - a).abs() <= 1e-5 * b.abs().max(1.0), "{b} / 2.5 != {a}");
         }
-        let (_, t) = calibrate(vocab, shape, &params, &words).unwrap();
+        let (_, t) = calibrate(vocab, shape, &params, &ex).unwrap();
         assert!(t.is_finite() && t > 0.0);
-        assert!(logits_of(vocab, shape, &params, &["abz".to_string()]).is_err(), "a symbol outside the vocabulary");
+        let foreign = Examples { block_size: 4, x: vec![0, 0, 1, 9], y: vec![0] };
+        assert!(logits_of(vocab, shape, &params, &foreign).is_err(), "a symbol outside the vocabulary");
     }
 }

@@ -49,7 +49,7 @@ pub fn export_run(global: &Global, args: &ExportArgs) -> anyhow::Result<Vec<Expo
     let shape = MlpConfig::new(cfg, p.ds.vocab.len());
     if cfg.calibrate {
         // Fitted again on the dev split, as `train` did (the same weights give the same T).
-        let (calibrated, t) = calibrate::calibrate(&vocab, shape, &params, &p.splits.dev)?;
+        let (calibrated, t) = calibrate::calibrate(&vocab, shape, &params, &p.dev)?;
         params = calibrated;
         card.push(format!("temperature: {t:.6}"));
     }

@@ -349,7 +349,7 @@ where
             let m = if ck.average.is_some() { shape.load::<B>(&ck.model_params()?, device)? } else { m };
             // With `--calibrate`, its temperature folded into the output layer.
             let (m, t) = if cfg.calibrate {
-                let (params, t) = calibrate::calibrate(&vocab, shape, &m.params(), &p.splits.dev)?;
+                let (params, t) = calibrate::calibrate(&vocab, shape, &m.params(), &p.dev)?;
                 say.line(format!("calibrated: temperature {t:.4} (fitted on dev, folded into the output layer)"));
                 (shape.load::<B>(&params, device)?, Some(t))
             } else {

@@ -48,12 +48,19 @@ pub struct Params {
     pub tensors: Vec<HostTensor>,
 }
 
+/// The error of a tensor a checkpoint lacks.
+fn missing(name: &str) -> anyhow::Error {
+    anyhow::anyhow!("checkpoint has no tensor {name}; it was written by another model kind")
+}
+
 impl Params {
     pub fn get(&self, name: &str) -> anyhow::Result<&HostTensor> {
-        self.tensors
-            .iter()
-            .find(|t| t.name == name)
-            .ok_or_else(|| anyhow::anyhow!("checkpoint has no tensor {name}; it was written by another model kind"))
+        self.tensors.iter().find(|t| t.name == name).ok_or_else(|| missing(name))
+    }
+
+    /// [`Params::get`], to change the tensor in place.
+    pub fn get_mut(&mut self, name: &str) -> anyhow::Result<&mut HostTensor> {
+        self.tensors.iter_mut().find(|t| t.name == name).ok_or_else(|| missing(name))
     }
 
     /// Number of parameters (batch norm's running statistics are state, not parameters).
