@@ -12,7 +12,7 @@
 use crate::data::Examples;
 use crate::export::{encode_model, Source};
 use crate::model::mlp::MlpConfig;
-use crate::model::Params;
+use crate::model::{log_sum_exp, Params};
 use runtime::{Model, Network, Quant, Scratch};
 
 /// Temperatures the fit searches, as `1 / T`: from T = 0.25 to T = 4.
@@ -22,9 +22,7 @@ const INV_T_RANGE: (f64, f64) = (0.25, 4.0);
 pub fn nll_at(logits: &[f32], targets: &[u8], v: usize, inv_t: f64) -> f64 {
     let mut sum = 0.0;
     for (row, &y) in logits.chunks_exact(v).zip(targets) {
-        let max = row.iter().fold(f64::NEG_INFINITY, |m, &z| m.max(f64::from(z) * inv_t));
-        let lse = max + row.iter().map(|&z| (f64::from(z) * inv_t - max).exp()).sum::<f64>().ln();
-        sum += lse - f64::from(row[usize::from(y)]) * inv_t;
+        sum += log_sum_exp(row, inv_t) - f64::from(row[usize::from(y)]) * inv_t;
     }
     sum / targets.len().max(1) as f64
 }

@@ -429,8 +429,7 @@ fn w_vs_counts(w: &[f32], lp: &[f64], v: usize) -> f64 {
     let mut sum = 0.0;
     for r in 0..v {
         let row = &w[r * v..(r + 1) * v];
-        let m = row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(f64::from(x)));
-        let lse = m + row.iter().map(|&x| (f64::from(x) - m).exp()).sum::<f64>().ln();
+        let lse = model::log_sum_exp(row, 1.0);
         for c in 0..v {
             sum += (f64::from(row[c]) - lse - lp[r * v + c]).abs();
         }

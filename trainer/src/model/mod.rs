@@ -33,6 +33,13 @@ pub fn cross_entropy_sum<B: Backend>(logits: Tensor<B, 2>, y: Tensor<B, 1, Int>)
     f64::from(s)
 }
 
+/// `ln(sum(exp(scale * z)))` over a row of logits `z`, in f64, shifted by the row's maximum
+/// so that no `exp` overflows.
+pub fn log_sum_exp(row: &[f32], scale: f64) -> f64 {
+    let max = row.iter().fold(f64::NEG_INFINITY, |m, &z| m.max(f64::from(z) * scale));
+    max + row.iter().map(|&z| (f64::from(z) * scale - max).exp()).sum::<f64>().ln()
+}
+
 /// One named tensor on the host: shape and row-major f32 values (Burn's layout: a linear
 /// weight is `[in, out]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
